@@ -1,0 +1,152 @@
+"""The phrase cache: each phrase synthesized once, kept on disk, shared by every process.
+
+An entry is a WAV file whose name is a hash of everything that shapes the sound (engine and
+its versions, voice, rate, volume, text). After the audio comes a small 'vgid' chunk recording
+that key and the SHA-256 of the samples: a truncated or corrupt entry fails the check and is
+made again. Entries are written to a temporary name and published with a hard link, which
+fails if another process got there first, so a reader never sees half a file and a valid entry
+never changes under a running export.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import struct
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from voiceguide.audio import Clip, wav_header
+from voiceguide.errors import OutputError
+
+FORMAT = 1  # bump when the processing of stored clips changes
+_HEADER = 44
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored phrase: where its samples are, how many, at what rate."""
+
+    path: Path
+    length: int
+    sample_rate: int
+    voice: str
+
+    def read(self) -> bytes:
+        with self.path.open("rb") as f:
+            f.seek(_HEADER)
+            pcm = f.read(self.length * 2)
+        if len(pcm) != self.length * 2:
+            raise OutputError(f"the phrase cache entry {self.path} changed while in use")
+        return pcm
+
+
+def default_cache_dir() -> Path:
+    """$VOICEGUIDE_CACHE, else the platform's user cache folder."""
+    if os.environ.get("VOICEGUIDE_CACHE"):
+        return Path(os.environ["VOICEGUIDE_CACHE"])
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "voiceguide"
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "voiceguide" / "Cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "voiceguide"
+
+
+class PhraseCache:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root is not None else default_cache_dir()
+
+    @staticmethod
+    def key(identity: str, voice: str, rate: int, volume: float, text: str) -> str:
+        fields = [FORMAT, identity, voice.strip().lower(), rate, round(volume, 3), text]
+        return hashlib.sha256(json.dumps(fields).encode("utf-8")).hexdigest()
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.wav"
+
+    def get(self, key: str) -> Entry | None:
+        """The entry for `key` if it is present and intact, else None."""
+        path = self.path(key)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        return _verified(path, data, key)
+
+    def put(self, key: str, clip: Clip, voice: str) -> Entry:
+        """Store a clip under `key` and return the entry on disk, which is another process's
+        if it stored a valid one first."""
+        path = self.path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = _encode(key, clip, voice)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+                tmp.write(data)
+            try:
+                _publish(Path(tmp.name), path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp.name)
+        except OSError as e:
+            raise OutputError(
+                f"cannot write the phrase cache in {self.root}: {e.strerror}; "
+                "set VOICEGUIDE_CACHE to a writable folder"
+            ) from None
+        entry = self.get(key)
+        if entry is None:
+            raise OutputError(f"the phrase cache entry {path} is unreadable right after writing")
+        return entry
+
+
+def _publish(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        if _verified(path, _read_or_empty(path), path.stem) is None:
+            os.replace(tmp, path)  # the entry there is damaged: ours replaces it
+    except OSError:
+        os.replace(tmp, path)  # no hard links on this file system
+
+
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _encode(key: str, clip: Clip, voice: str) -> bytes:
+    meta = json.dumps(
+        {"key": key, "sha256": hashlib.sha256(clip.pcm).hexdigest(), "voice": voice}
+    ).encode("utf-8")
+    meta += b" " * (len(meta) & 1)  # RIFF chunks are word-aligned
+    header = bytearray(wav_header(clip.length, clip.sample_rate))
+    # The RIFF size covers the trailing chunk too; players skip chunks they do not know.
+    struct.pack_into("<I", header, 4, 36 + len(clip.pcm) + (len(clip.pcm) & 1) + 8 + len(meta))
+    pad = b"\0" * (len(clip.pcm) & 1)
+    return bytes(header) + clip.pcm + pad + b"vgid" + struct.pack("<I", len(meta)) + meta
+
+
+def _verified(path: Path, data: bytes, key: str) -> Entry | None:
+    try:
+        riff, _, wave, fmt, _, tag, channels, rate = struct.unpack_from("<4sI4s4sIHHI", data)
+        data_id, size = struct.unpack_from("<4sI", data, 36)
+        if (riff, wave, fmt, data_id, tag, channels) != (b"RIFF", b"WAVE", b"fmt ", b"data", 1, 1):
+            return None
+        pcm = data[_HEADER : _HEADER + size]
+        trailer = _HEADER + size + (size & 1)
+        chunk_id, meta_size = struct.unpack_from("<4sI", data, trailer)
+        meta = json.loads(data[trailer + 8 : trailer + 8 + meta_size])
+    except (struct.error, ValueError):
+        return None
+    if chunk_id != b"vgid" or len(pcm) != size or meta.get("key") != key:
+        return None
+    if meta.get("sha256") != hashlib.sha256(pcm).hexdigest():
+        return None
+    return Entry(path, size // 2, rate, str(meta.get("voice", "")))

@@ -1,0 +1,229 @@
+"""The command line: a thin click layer over the library.
+
+Library errors become one line on stderr and an exit code here, and nowhere else. The library
+and the engine are imported inside the commands, so `voiceguide --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from voiceguide import __version__
+from voiceguide.errors import VoiceguideError
+from voiceguide.routine import SpeechSettings
+
+EXIT_INTERRUPTED = 130
+
+
+class _Failure(click.ClickException):
+    """A library error as the CLI reports it: its own line(s), no 'Error:' prefix for routine
+    problems (they start with FILE:LINE:COL), 'error:' for the rest."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context):
+        from voiceguide.errors import RoutineError
+
+        try:
+            return super().invoke(ctx)
+        except RoutineError as e:
+            raise _Failure(str(e), e.exit_code) from None
+        except VoiceguideError as e:
+            raise _Failure(f"error: {e}", e.exit_code) from None
+        except KeyboardInterrupt:
+            raise _Failure("interrupted", EXIT_INTERRUPTED) from None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # in the order they are defined, which is the order of use
+
+
+def speech_options(command):
+    """--voice, --rate and --volume: the same meaning on every command that speaks."""
+    command = click.option(
+        "--volume",
+        type=click.FloatRange(0, 1, min_open=True),
+        help="Speech and chime loudness, above 0 and at most 1 (default 0.9).",
+    )(command)
+    command = click.option(
+        "--rate",
+        type=click.IntRange(80, 400),
+        help="Speaking pace in words a minute, 80 to 400 (default 135).",
+    )(command)
+    command = click.option(
+        "--voice", metavar="VOICE", help="Voice id, name or language, like en-us (see 'voices')."
+    )(command)
+    return command
+
+
+def _overrides(voice: str | None, rate: int | None, volume: float | None) -> SpeechSettings:
+    return SpeechSettings(voice, rate, volume)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="voiceguide")
+def cli() -> None:
+    """Voice-guided acupressure and self-massage sessions.
+
+    A routine (YAML) says what to do and for how long; voiceguide speaks it with an offline
+    voice, marks each hold with chimes, and plays it live or exports it to WAV files.
+
+    ROUTINE is a path to a YAML file or the name of a bundled routine (see 'list').
+    """
+
+
+@cli.command("list")
+@speech_options
+def list_command(voice, rate, volume) -> None:
+    """Bundled routines: name, title, length."""
+    from voiceguide import bundled
+    from voiceguide.durations import format_clock
+    from voiceguide.loader import load_routine
+    from voiceguide.session import build_session
+
+    rows = []
+    for name in bundled.routine_names():
+        session = build_session(load_routine(name), _overrides(voice, rate, volume))
+        rows.append((name, session.routine.title, format_clock(session.timeline.duration)))
+    width = max((len(r[0]) for r in rows), default=4)
+    click.echo(f"{'name':{width}}  length  title")
+    for name, title, length in rows:
+        click.echo(f"{name:{width}}  {length:>6}  {title}")
+
+
+@cli.command()
+@click.argument("routines", nargs=-1, required=True, metavar="ROUTINE...")
+@speech_options
+def check(routines, voice, rate, volume) -> None:
+    """Validate routines: one line per problem, FILE:LINE:COL: message."""
+    from voiceguide.durations import format_clock
+    from voiceguide.errors import RoutineError
+    from voiceguide.loader import display_path, load_routine
+    from voiceguide.session import build_session
+
+    failed = False
+    for ref in routines:
+        try:
+            session = build_session(load_routine(ref), _overrides(voice, rate, volume))
+        except RoutineError as e:
+            click.echo(str(e), err=True)
+            failed = True
+            continue
+        routine = session.routine
+        length = format_clock(session.timeline.duration)
+        click.echo(f"ok: {display_path(routine.path)} ({routine.title}, {length})")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("routine", metavar="ROUTINE")
+@click.option(
+    "--json", "as_json", is_flag=True, help="The timeline as JSON (the documented format)."
+)
+@speech_options
+def show(routine, as_json, voice, rate, volume) -> None:
+    """The session's timeline, second by second (mm:ss), or as JSON."""
+    from voiceguide.describe import timeline_table
+    from voiceguide.loader import load_routine
+    from voiceguide.session import build_session
+    from voiceguide.sidecars import timeline_json
+
+    session = build_session(load_routine(routine), _overrides(voice, rate, volume))
+    click.echo(
+        timeline_json(session.timeline) if as_json else timeline_table(session.timeline), nl=False
+    )
+
+
+@cli.command()
+@click.argument("routine", metavar="ROUTINE")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The WAV file to write (default: ROUTINE's name .wav, here).",
+)
+@click.option(
+    "--tracks",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also (or only, without -o) write one WAV a step into this folder, with an M3U playlist.",
+)
+@click.option(
+    "--no-sidecars", is_flag=True, help="Write no .json, .srt, .vtt or .cue beside the WAV."
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@speech_options
+def export(routine, output, tracks, no_sidecars, force, voice, rate, volume) -> None:
+    """Write the session to a WAV file (or one a step), with chapters and subtitles."""
+    from voiceguide.export import plan_export, write_export
+    from voiceguide.loader import load_routine
+    from voiceguide.session import build_session
+
+    loaded = load_routine(routine)
+    plan = plan_export(loaded, output, tracks, not no_sidecars, force)
+    session = build_session(loaded, _overrides(voice, rate, volume))
+    total = session.timeline.length * ((plan.wav is not None) + (plan.tracks_dir is not None))
+    with _progress_bar(total, "Exporting") as bar:
+        written = write_export(session, plan, bar.update if bar else None)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+class _NoBar:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _progress_bar(total: int, label: str):
+    """A bar on stderr when stderr is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return _NoBar()
+    return click.progressbar(length=total, label=label, file=sys.stderr, show_eta=False)
+
+
+@cli.command()
+@click.option("--lang", metavar="XX", help="Only voices for this language, like en or de.")
+def voices(lang) -> None:
+    """The voices the speech engine offers."""
+    from voiceguide.speech import Pyttsx3Engine
+
+    found = Pyttsx3Engine().voices()
+    if lang:
+        found = [v for v in found if any(_speaks(language, lang) for language in v.languages)]
+    width = max((len(v.id) for v in found), default=2)
+    for v in sorted(found, key=lambda v: v.id):
+        click.echo(f"{v.id:{width}}  {', '.join(v.languages):16}  {v.name}")
+    if not found:
+        raise _Failure(f"error: no voices for language '{lang}'", 1)
+
+
+def _speaks(language: str, wanted: str) -> bool:
+    language, wanted = language.lower(), wanted.lower()
+    return language == wanted or language.startswith(wanted + "-")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+def new(file, force) -> None:
+    """Write a commented starter routine to FILE."""
+    from voiceguide.starter import write_starter
+
+    write_starter(file, force)
+    click.echo(f"wrote {file}; try: voiceguide show {file}")
+
+
+def main() -> None:
+    cli(prog_name="voiceguide")

@@ -1,0 +1,348 @@
+"""Routine in, timeline out.
+
+Two stages: `expand` unrolls repeats, sides and includes into a flat script of things to say,
+holds and silences (no times yet); `compile_routine` lays that script on one sample-exact line,
+asking `PhraseLengths` how long each phrase and chime is. The compiler never synthesizes: the
+caller gives lengths (from the speech cache, or any text -> samples function in tests).
+
+Timing rules, in words a routine author can rely on:
+- a hold of N s runs exactly N s, from the start chime's onset to the end chime's onset;
+- countdown numbers start on the last whole seconds of the hold; "Halfway." starts at mid-hold;
+- every step ends with a one-second breath of silence, or with exactly its `pause`;
+- a hold after words starts half a second after they end;
+- `rest` is silence between rounds (or sides), never after the last;
+- the session-end chime closes the last step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from voiceguide import wording
+from voiceguide.durations import format_short
+from voiceguide.errors import Problem, RoutineError
+from voiceguide.routine import Action, Include, Position, Repeat, Routine, Sides, Step
+from voiceguide.timeline import Context, Cue, Hold, SpeechInfo, StepSpan, Timeline
+
+BREATH = 1.0  # seconds of silence that end a step without a pause
+LEAD = 0.5  # seconds between words and the chime that starts their hold
+MAX_SESSION = 12 * 3600
+MAX_PARTS = 200_000
+
+
+class PhraseLengths(Protocol):
+    """How long each phrase and chime lasts, in samples at `sample_rate`."""
+
+    sample_rate: int
+
+    def speech(self, text: str) -> int: ...
+
+    def chime(self, role: str) -> int: ...
+
+
+# -- the script: what happens, in order, without times
+
+
+@dataclass(frozen=True)
+class Speak:
+    text: str
+    role: str
+    context: Context
+
+
+@dataclass(frozen=True)
+class Silence:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class HoldFor:
+    seconds: float
+    action: Action
+    context: Context
+
+
+Part = Speak | Silence | HoldFor
+
+
+@dataclass(frozen=True)
+class ScriptStep:
+    index: int
+    title: str
+    parts: tuple[Part, ...]
+
+
+def expand(routine: Routine) -> list[ScriptStep]:
+    """The routine as a flat script, one entry a top-level step. Check limits first."""
+    check_limits(routine)
+    return [
+        ScriptStep(i, step_title(step), tuple(_expand(step, Context())))
+        for i, step in enumerate(routine.steps, 1)
+    ]
+
+
+def phrases(routine: Routine) -> list[str]:
+    """Every distinct text the session speaks, in order of first use."""
+    texts: dict[str, None] = {}
+    for step in expand(routine):
+        for part in step.parts:
+            if isinstance(part, Speak):
+                texts[part.text] = None
+            elif isinstance(part, HoldFor):
+                texts.update(dict.fromkeys(_hold_texts(part.action)))
+    return list(texts)
+
+
+def _hold_texts(action: Action) -> list[str]:
+    texts = [wording.HALFWAY] if action.halfway else []
+    return texts + [wording.countdown_number(k) for k in range(action.countdown, 0, -1)]
+
+
+def _expand(step: Step, context: Context) -> Iterator[Part]:
+    if isinstance(step, Action):
+        yield from _expand_action(step, context)
+    elif isinstance(step, Repeat):
+        for number in range(1, step.times + 1):
+            inner = Context((number, step.times), context.side)
+            if step.times > 1:
+                yield Speak(wording.round_announcement(number, step.times), "round", inner)
+                yield Silence(BREATH)
+            for child in step.steps:
+                yield from _expand(child, inner)
+            if number < step.times and step.rest:
+                yield Silence(step.rest)
+    elif isinstance(step, Sides):
+        for i, side in enumerate(step.sides):
+            inner = Context(context.round, side)
+            yield Speak(wording.side_announcement(side, first=i == 0), "side", inner)
+            yield Silence(BREATH)
+            for child in step.steps:
+                yield from _expand(child, inner)
+            if i < len(step.sides) - 1 and step.rest:
+                yield Silence(step.rest)
+    elif isinstance(step, Include):
+        for child in step.routine.steps:
+            yield from _expand(child, context)
+
+
+def _expand_action(action: Action, context: Context) -> Iterator[Part]:
+    if action.say:
+        yield Speak(_with_side(action.say, context), "instruction", context)
+    if action.hold:
+        if action.say:
+            yield Silence(LEAD)
+        yield HoldFor(action.hold, action, context)
+    yield Silence(action.pause or BREATH)
+
+
+def _with_side(text: str, context: Context) -> str:
+    return text.replace("{side}", context.side) if context.side else text
+
+
+# -- limits, checked before anything is expanded or synthesized
+
+
+def check_limits(routine: Routine) -> None:
+    """Refuse sessions longer than 12 h or with too many parts, from bounds, before expanding."""
+    total_seconds = total_parts = 0.0
+    for step in routine.steps:
+        seconds, parts = _bounds(step)
+        total_seconds += seconds
+        total_parts += parts
+        if total_seconds > MAX_SESSION:
+            message = (
+                f"the session would last more than 12 h (at least {format_short(total_seconds)}"
+                " by the end of this step)"
+            )
+            raise RoutineError(_problem(step_position(step), message))
+        if total_parts > MAX_PARTS:
+            message = f"the session has too many parts (more than {MAX_PARTS} by this step)"
+            raise RoutineError(_problem(step_position(step), message))
+
+
+def _bounds(step: Step) -> tuple[float, float]:
+    """A lower bound on a step's seconds (speech counted as zero) and its number of parts."""
+    if isinstance(step, Action):
+        seconds = (
+            (step.hold or 0) + (step.pause or BREATH) + (LEAD if step.say and step.hold else 0)
+        )
+        parts = 2 + (3 + step.countdown + step.halfway if step.hold else 0)
+        return seconds, parts
+    if isinstance(step, Include):
+        bounds = [_bounds(child) for child in step.routine.steps]
+        return sum(b[0] for b in bounds), sum(b[1] for b in bounds)
+    rounds = step.times if isinstance(step, Repeat) else len(step.sides)
+    bounds = [_bounds(child) for child in step.steps]
+    inner_seconds = sum(b[0] for b in bounds) + BREATH
+    inner_parts = sum(b[1] for b in bounds) + 2
+    return rounds * inner_seconds + (rounds - 1) * step.rest, rounds * inner_parts
+
+
+def step_position(step: Step) -> Position:
+    return step.pos
+
+
+def _problem(pos: Position, message: str) -> Problem:
+    return Problem(pos.path, pos.line, pos.column, message)
+
+
+# -- titles
+
+
+def step_title(step: Step, side: str = "each side") -> str:
+    """A step's title: its own, or one made from what it says ('{side}' becomes `side`)."""
+    if step.title:
+        return step.title.replace("{side}", side)
+    if isinstance(step, Include):
+        return step.routine.title
+    if isinstance(step, Action):
+        if step.say:
+            return _shorten(step.say.replace("{side}", side))
+        return (
+            f"Hold {format_short(step.hold)}" if step.hold else f"Pause {format_short(step.pause)}"
+        )
+    if isinstance(step, Repeat):
+        inner = step_title(step.steps[0], side)
+        return f"{inner} ({step.times} rounds)" if step.times > 1 else inner
+    inner = step_title(step.steps[0], "{side}")
+    if "{side}" in inner:
+        return inner.replace("{side}", " and ".join(step.sides))
+    return f"{inner} ({', '.join(step.sides)})"
+
+
+def _shorten(text: str, limit: int = 48) -> str:
+    sentence = text.split(". ")[0].rstrip(".")
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
+
+
+# -- layout
+
+
+@dataclass
+class _Layout:
+    lengths: PhraseLengths
+    cues: list[Cue] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
+    problems: dict[Problem, None] = field(default_factory=dict)
+    step: int = 0
+
+    def samples(self, seconds: float) -> int:
+        return round(seconds * self.lengths.sample_rate)
+
+    def speak(self, at: int, part: Speak) -> int:
+        length = self.lengths.speech(part.text)
+        self.cues.append(
+            Cue(
+                at,
+                length,
+                "speech",
+                self.step,
+                text=part.text,
+                role=part.role,
+                context=part.context,
+            )
+        )
+        return at + length
+
+    def chime(self, at: int, role: str, sound: str, context: Context | None = None) -> int:
+        length = self.lengths.chime(role)
+        self.cues.append(
+            Cue(
+                at, length, "chime", self.step, sound=sound, role=role, context=context or Context()
+            )
+        )
+        return at + length
+
+    def hold(self, at: int, part: HoldFor, sounds: dict[str, str]) -> int:
+        action, context = part.action, part.context
+        length = self.samples(part.seconds)
+        end = at + length
+        opening = self.lengths.chime("hold-start")
+        if length < opening:
+            self.fail(
+                action,
+                "hold",
+                f"hold: {format_short(part.seconds)} is shorter than its start chime"
+                f" ({format_short(round(opening / self.lengths.sample_rate, 2))}); make it longer",
+            )
+        self.chime(at, "hold-start", sounds["hold-start"], context)
+        self.holds.append(Hold(at, length, self.step, context))
+        inner = []
+        if action.halfway:
+            inner.append((at + length // 2, wording.HALFWAY, "halfway"))
+        second = self.lengths.sample_rate
+        inner += [
+            (end - k * second, wording.countdown_number(k), "countdown")
+            for k in range(action.countdown, 0, -1)
+        ]
+        free = at + opening
+        for start, text, role in inner:
+            spoken = self.lengths.speech(text)
+            if start < free or start + spoken > end:
+                self.fail(action, role, self._misfit(role, action, part.seconds))
+            self.cues.append(
+                Cue(start, spoken, "speech", self.step, text=text, role=role, context=context)
+            )
+            free = start + spoken
+        return self.chime(end, "hold-end", sounds["hold-end"], context)
+
+    @staticmethod
+    def _misfit(role: str, action: Action, seconds: float) -> str:
+        hold = format_short(seconds)
+        if role == "halfway":
+            return (
+                f"halfway does not fit in a {hold} hold (it would overlap a chime or the countdown)"
+            )
+        return (
+            f"countdown: {action.countdown} does not fit in a {hold} hold"
+            " (each number needs its own second, after the start chime)"
+        )
+
+    def fail(self, action: Action, key: str, message: str) -> None:
+        pos = action.key_positions.get(key, action.pos)
+        self.problems[_problem(pos, message)] = None
+
+
+def compile_routine(
+    routine: Routine,
+    lengths: PhraseLengths,
+    speech: SpeechInfo,
+    sounds: dict[str, str] | None = None,
+) -> Timeline:
+    """Lay the routine on a sample-exact line. Raises RoutineError for what cannot fit.
+
+    `sounds` names the chime used for each role (hold-start, hold-end, session-end).
+    """
+    sounds = {role: role for role in ("hold-start", "hold-end", "session-end")} | (sounds or {})
+    script = expand(routine)
+    layout = _Layout(lengths)
+    spans = []
+    at = 0
+    for step in script:
+        layout.step = step.index
+        start = at
+        for part in step.parts:
+            if isinstance(part, Speak):
+                at = layout.speak(at, part)
+            elif isinstance(part, Silence):
+                at += layout.samples(part.seconds)
+            else:
+                at = layout.hold(at, part, sounds)
+        if step is script[-1]:
+            at = layout.chime(at, "session-end", sounds["session-end"])
+        spans.append(StepSpan(step.index, step.title, start, at - start))
+        if at > MAX_SESSION * lengths.sample_rate:
+            message = "the session would last more than 12 h (by the end of this step)"
+            layout.problems[_problem(routine.steps[step.index - 1].pos, message)] = None
+            break
+    if layout.problems:
+        raise RoutineError(list(layout.problems))
+    cues = tuple(sorted(layout.cues, key=lambda c: c.start))
+    return Timeline(
+        routine.title, lengths.sample_rate, at, tuple(spans), cues, tuple(layout.holds), speech
+    )

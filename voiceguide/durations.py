@@ -1,0 +1,89 @@
+"""Durations as routines write them, and as people read and hear them."""
+
+from __future__ import annotations
+
+import math
+import re
+
+UNITS = {
+    "h": 3600,
+    "hr": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+}
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)\s*")
+_CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)")
+HINT = "use seconds like 10 or 2.5, or 10s, 1m, 1m30s, 1:30"
+
+
+def parse_duration(value: object, shown: str | None = None) -> float:
+    """Seconds from a number or a string like '10s', '1m30s', '2.5s', '1:30'.
+
+    Raises ValueError with a message that shows the value (as `shown`, when given) and the
+    allowed forms. Zero, negative, NaN and infinite durations are refused here.
+    """
+    shown = shown if shown is not None else str(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"'{shown}' is not a duration ({HINT})")
+    seconds = float(value) if isinstance(value, (int, float)) else _parse_text(value, shown)
+    if math.isnan(seconds) or math.isinf(seconds):
+        raise ValueError(f"'{shown}' is not a finite duration ({HINT})")
+    if seconds <= 0:
+        raise ValueError(f"'{shown}' is not a positive duration; a duration must be above zero")
+    return seconds
+
+
+def _parse_text(text: str, shown: str) -> float:
+    cleaned = text.strip().lower()
+    if cleaned in ("nan", "inf", "infinity", "+inf", "-inf"):
+        return math.nan
+    try:
+        return float(cleaned)
+    except ValueError:
+        pass
+    clock = _CLOCK.fullmatch(cleaned)
+    if clock:
+        hours, minutes, seconds = clock.groups()
+        return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+    total, position = 0.0, 0
+    while position < len(cleaned):
+        part = _PART.match(cleaned, position)
+        if not part or part.group(2) not in UNITS:
+            raise ValueError(f"'{shown}' is not a duration ({HINT})")
+        total += float(part.group(1)) * UNITS[part.group(2)]
+        position = part.end()
+    if not cleaned:
+        raise ValueError(f"an empty text is not a duration ({HINT})")
+    return total
+
+
+def format_clock(seconds: float, decimals: int = 0) -> str:
+    """'mm:ss' (minutes may pass 59), or 'mm:ss.s' with decimals=1. Truncated, like a stopwatch."""
+    scale = 10**decimals
+    units = math.floor(seconds * scale + 1e-6)
+    minutes, rest = divmod(units, 60 * scale)
+    whole, fraction = divmod(rest, scale)
+    text = f"{minutes:02d}:{whole:02d}"
+    return f"{text}.{fraction:0{decimals}d}" if decimals else text
+
+
+def format_short(seconds: float) -> str:
+    """A compact duration for tables and titles: '10 s', '2.5 s', '1 min', '1 min 30 s'."""
+    if seconds < 60:
+        return f"{seconds:g} s"
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes else []
+    parts += [f"{rest} s"] if rest else []
+    return " ".join(parts)

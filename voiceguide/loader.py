@@ -1,0 +1,562 @@
+"""Routine files in, validated `Routine` out.
+
+YAML is read as a node tree (never constructed into arbitrary objects), so every value keeps its
+line and column, duplicate keys are seen, and tags that would build Python objects are refused.
+Every limit (file size, nesting, node count) is checked before the work it protects.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from voiceguide import bundled, durations
+from voiceguide.errors import Problem, RoutineError
+from voiceguide.routine import (
+    CHIME_ROLES,
+    Action,
+    ChimeChoice,
+    Include,
+    Position,
+    Repeat,
+    Routine,
+    Sides,
+    SpeechSettings,
+    Step,
+)
+
+MAX_FILE_BYTES = 1_000_000
+MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = 100_000
+MAX_STEP_DEPTH = 10
+MAX_TEXT_CHARS = 1000
+MAX_REPEAT = 100
+MAX_COUNTDOWN = 10
+MAX_DURATION = 12 * 3600
+RATE_RANGE = (80, 400)
+
+TOP_KEYS = ("title", "description", "speech", "chimes", "steps")
+SPEECH_KEYS = ("voice", "rate", "volume")
+ACTION_KEYS = ("say", "hold", "countdown", "halfway", "pause", "title")
+STEP_KEYS = {
+    "action": ACTION_KEYS,
+    "repeat": ("repeat", "rest", "steps", "title"),
+    "sides": ("sides", "rest", "steps", "title"),
+    "include": ("include", "title"),
+}
+ALL_STEP_KEYS = tuple(dict.fromkeys(k for keys in STEP_KEYS.values() for k in keys))
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+_CONSTRUCT = yaml.constructor.SafeConstructor()
+
+
+def load_routine(ref: str | os.PathLike[str]) -> Routine:
+    """Load a routine by path, or by the name of a bundled routine. Raises RoutineError."""
+    path, name = resolve_routine(ref)
+    return _load(path, name, stack=(path,))
+
+
+def resolve_routine(ref: str | os.PathLike[str]) -> tuple[Path, str]:
+    """The file a ROUTINE argument names, and the routine's name (the file's stem)."""
+    text = os.fspath(ref)
+    path = Path(text)
+    if path.is_dir():
+        raise RoutineError(Problem(text, 0, 0, "is a directory, not a routine file"))
+    if path.exists():
+        return path, path.stem
+    bundled_path = bundled.routine_path(text)
+    if bundled_path is not None:
+        return bundled_path, text
+    names = bundled.routine_names()
+    message = "no such file, and no bundled routine of that name"
+    raise RoutineError(Problem(text, 0, 0, message + _suggest(text, names, "bundled")))
+
+
+def display_path(path: Path) -> str:
+    """The path as a person would type it: relative to the current directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _suggest(word: str, choices: Iterable[str], what: str = "allowed") -> str:
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" ({what}: {', '.join(choices)})" if choices else ""
+
+
+def _load(path: Path, name: str, stack: tuple[Path, ...]) -> Routine:
+    shown = display_path(path) if path.is_absolute() else str(path)
+    text = _read_text(path, shown)
+    root = _parse_yaml(text, shown)
+    builder = _Builder(path, shown, stack)
+    try:
+        routine = builder.routine(root, name)
+    except _TooLarge:
+        routine = None
+    if builder.problems:
+        raise RoutineError(builder.problems)
+    assert routine is not None
+    return routine
+
+
+def _read_text(path: Path, shown: str) -> str:
+    try:
+        if not path.is_file():
+            raise RoutineError(Problem(shown, 0, 0, "is not a regular file"))
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            limit = f"{MAX_FILE_BYTES / 1e6:g} MB"
+            message = f"file is too large ({size / 1e6:.1f} MB; a routine may be at most {limit})"
+            raise RoutineError(Problem(shown, 0, 0, message))
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise RoutineError(Problem(shown, 0, 0, f"cannot read: {e.strerror}")) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise RoutineError(Problem(shown, 0, 0, "file is too large"))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = data[: e.start]
+        line = before.count(b"\n") + 1
+        column = e.start - (before.rfind(b"\n") + 1) + 1
+        message = f"not UTF-8 text (byte 0x{data[e.start]:02x}); save the file as UTF-8"
+        raise RoutineError(Problem(shown, line, column, message)) from None
+    return text.removeprefix("\ufeff")
+
+
+def _parse_yaml(text: str, shown: str) -> yaml.Node | None:
+    try:
+        _check_shape(text, shown)
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise RoutineError(Problem(shown, line, column, _yaml_message(e, text))) from None
+    except yaml.YAMLError as e:
+        raise RoutineError(Problem(shown, 0, 0, f"YAML error: {e}")) from None
+
+
+def _check_shape(text: str, shown: str) -> None:
+    """Refuse deep nesting and huge node counts from the event stream, before composing.
+
+    The parser is iterative; composing is recursive, so depth must be bounded first.
+    """
+    depth = 0
+    for nodes, event in enumerate(yaml.parse(text, Loader=_Loader), 1):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                mark = event.start_mark
+                message = f"nesting is too deep (more than {MAX_YAML_DEPTH} levels)"
+                raise RoutineError(Problem(shown, mark.line + 1, mark.column + 1, message))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        if nodes > MAX_YAML_NODES:
+            mark = event.start_mark
+            message = f"routine is too large (more than {MAX_YAML_NODES} YAML nodes)"
+            raise RoutineError(Problem(shown, mark.line + 1, mark.column + 1, message))
+
+
+def _yaml_message(error: yaml.MarkedYAMLError, text: str) -> str:
+    mark = error.problem_mark
+    if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+        return "YAML syntax error: a tab character here; indent with spaces, not tabs"
+    message = f"YAML syntax error: {error.problem or error.context}"
+    if error.context and error.problem and error.context_mark is not None:
+        where = f"{error.context_mark.line + 1}:{error.context_mark.column + 1}"
+        message += f" ({error.context} at {where})"
+    return message
+
+
+def _kind_of(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if node.tag == _TAG + "null":
+        return "nothing"
+    return f"'{node.value}'"
+
+
+class _Builder:
+    """Walks one file's node tree, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, path: Path, shown: str, stack: tuple[Path, ...]):
+        self.path = path
+        self.shown = shown
+        self.stack = stack
+        self.problems: list[Problem] = []
+        self.visited = 0
+        self.sides_depth = 0  # inside how many 'sides' steps: where '{side}' means something
+
+    # -- positions and problems
+
+    def pos(self, node: yaml.Node) -> Position:
+        return Position(self.shown, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def error(self, node: yaml.Node, message: str) -> None:
+        pos = self.pos(node)
+        self.problems.append(Problem(pos.path, pos.line, pos.column, message))
+
+    # -- the routine
+
+    def routine(self, root: yaml.Node | None, name: str) -> Routine | None:
+        if root is None:
+            message = "the routine is empty; it needs a 'title' and a list of 'steps'"
+            self.problems.append(Problem(self.shown, 1, 1, message))
+            return None
+        if not isinstance(root, yaml.MappingNode):
+            message = f"a routine is a mapping with 'title' and 'steps', not {_kind_of(root)}"
+            self.error(root, message)
+            return None
+        fields = self.mapping(root, TOP_KEYS, "at the top of a routine")
+        title = self.text(fields, "title", root)
+        description = self.text(fields, "description") or ""
+        speech = self.speech(fields["speech"][1]) if "speech" in fields else SpeechSettings()
+        chimes = self.chimes(fields["chimes"][1]) if "chimes" in fields else ()
+        steps = self.steps(fields, "steps", root, depth=1)
+        if self.problems or title is None:
+            return None
+        return Routine(title, steps, self.path, name, description, speech, chimes)
+
+    def mapping(
+        self, node: yaml.MappingNode, allowed: Iterable[str], where: str
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """Key name -> (key node, value node), reporting unknown and duplicate keys."""
+        allowed = tuple(allowed)
+        fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            self.count(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error(key_node, f"a key must be a plain word, not {_kind_of(key_node)}")
+                continue
+            key = key_node.value
+            if key in fields:
+                first = fields[key][0].start_mark.line + 1
+                self.error(key_node, f"duplicate key '{key}' (first given at line {first})")
+            elif key not in allowed:
+                self.error(key_node, f"unknown key '{key}' {where}{_suggest(key, allowed)}")
+            else:
+                fields[key] = (key_node, value_node)
+        return fields
+
+    def count(self, node: yaml.Node) -> None:
+        # Aliases share nodes, so a small file can expand exponentially: bound the walk itself.
+        self.visited += 1
+        if self.visited == MAX_YAML_NODES:
+            self.error(node, f"routine is too large (more than {MAX_YAML_NODES} nodes)")
+            raise _TooLarge
+
+    # -- values
+
+    def scalar(self, node: yaml.Node, key: str, what: str) -> str | None:
+        self.count(node)
+        if not isinstance(node, yaml.ScalarNode):
+            self.error(node, f"{key} must be {what}, not {_kind_of(node)}")
+            return None
+        if node.tag not in _SCALAR_TAGS:
+            tag = node.tag.replace(_TAG, "!!")
+            self.error(node, f"YAML tag '{tag}' is not allowed; {key} must be {what}")
+            return None
+        return node.value
+
+    def text(self, fields: dict, key: str, required_in: yaml.Node | None = None) -> str | None:
+        if key not in fields:
+            if required_in is not None:
+                self.error(required_in, f"missing '{key}'")
+            return None
+        node = fields[key][1]
+        value = self.scalar(node, key, "text")
+        if value is None:
+            return None
+        value = "" if node.tag == _TAG + "null" else " ".join(value.split())
+        if not value:
+            self.error(node, f"{key} is empty")
+            return None
+        if len(value) > MAX_TEXT_CHARS:
+            self.error(
+                node, f"{key} is too long ({len(value)} characters; at most {MAX_TEXT_CHARS})"
+            )
+            return None
+        if "{side}" in value and not self.sides_depth:
+            self.error(node, "'{side}' is used outside a 'sides' step")
+        return value
+
+    def number(self, node: yaml.Node, key: str) -> float | int | None:
+        value = self.scalar(node, key, "a number")
+        if value is None:
+            return None
+        if node.tag in (_TAG + "int", _TAG + "float"):
+            return _CONSTRUCT.construct_object(node)
+        if node.tag == _TAG + "str":
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        self.error(node, f"{key} must be a number, not {_kind_of(node)}")
+        return None
+
+    def whole(self, node: yaml.Node, key: str, low: int, high: int) -> int | None:
+        value = self.scalar(node, key, "a whole number")
+        if value is None:
+            return None
+        if node.tag == _TAG + "int" or (node.tag == _TAG + "str" and value.strip().isdigit()):
+            number = (
+                int(_CONSTRUCT.construct_object(node)) if node.tag.endswith("int") else int(value)
+            )
+            if low <= number <= high:
+                return number
+            self.error(node, f"{key}: {value} is out of range ({low} to {high})")
+            return None
+        self.error(node, f"{key} must be a whole number from {low} to {high}, not {_kind_of(node)}")
+        return None
+
+    def duration(self, node: yaml.Node, key: str) -> float | None:
+        value = self.scalar(node, key, "a duration")
+        if value is None:
+            return None
+        raw: object = value
+        if node.tag in (_TAG + "int", _TAG + "float"):
+            raw = _CONSTRUCT.construct_object(node)
+        elif node.tag != _TAG + "str":
+            raw = None  # true, null: not a duration, whatever they would construct to
+        try:
+            seconds = durations.parse_duration(raw, shown=value)
+        except ValueError as e:
+            self.error(node, f"{key}: {e}")
+            return None
+        if seconds > MAX_DURATION:
+            self.error(node, f"{key}: {value} is longer than a whole session may be (12 h)")
+            return None
+        return seconds
+
+    def boolean(self, node: yaml.Node, key: str) -> bool | None:
+        value = self.scalar(node, key, "true or false")
+        if value is None:
+            return None
+        if node.tag == _TAG + "bool":
+            return bool(_CONSTRUCT.construct_object(node))
+        self.error(node, f"{key} must be true or false, not {_kind_of(node)}")
+        return None
+
+    # -- blocks
+
+    def speech(self, node: yaml.Node) -> SpeechSettings:
+        self.count(node)
+        if not isinstance(node, yaml.MappingNode):
+            self.error(
+                node, f"speech must be a mapping of voice, rate and volume, not {_kind_of(node)}"
+            )
+            return SpeechSettings()
+        fields = self.mapping(node, SPEECH_KEYS, "in speech")
+        voice = self.text(fields, "voice")
+        rate = self.whole(fields["rate"][1], "rate", *RATE_RANGE) if "rate" in fields else None
+        volume = None
+        if "volume" in fields:
+            volume_node = fields["volume"][1]
+            volume = self.number(volume_node, "volume")
+            if volume is not None and not 0 < volume <= 1:
+                self.error(
+                    volume_node, f"volume: {volume_node.value} is out of range (above 0, at most 1)"
+                )
+                volume = None
+        return SpeechSettings(voice, rate, None if volume is None else float(volume))
+
+    def chimes(self, node: yaml.Node) -> tuple[ChimeChoice, ...]:
+        self.count(node)
+        if not isinstance(node, yaml.MappingNode):
+            roles = ", ".join(CHIME_ROLES)
+            self.error(node, f"chimes must be a mapping of {roles} to sounds, not {_kind_of(node)}")
+            return ()
+        fields = self.mapping(node, CHIME_ROLES, "in chimes")
+        choices = []
+        for role, (_, value_node) in fields.items():
+            sound = self.scalar(value_node, role, "a chime name or a WAV file")
+            if sound:
+                path = self.chime_path(value_node, sound)
+                if path is not None:
+                    choices.append(ChimeChoice(role, sound, path, self.pos(value_node)))
+        return tuple(choices)
+
+    def chime_path(self, node: yaml.Node, sound: str) -> Path | None:
+        if "/" in sound or "\\" in sound or sound.lower().endswith(".wav"):
+            path = (self.path.parent / sound).resolve()
+            if path.is_file():
+                return path
+            self.error(node, f"chime file '{sound}' not found (looked for {path})")
+            return None
+        path = bundled.sound_path(sound)
+        if path is None:
+            names = bundled.sound_names()
+            self.error(
+                node,
+                f"unknown chime '{sound}'{_suggest(sound, names, 'bundled chimes')}; "
+                "or give the path of a WAV file",
+            )
+        return path
+
+    def steps(self, fields: dict, key: str, parent: yaml.Node, depth: int) -> tuple[Step, ...]:
+        if key not in fields:
+            self.error(parent, f"missing '{key}'")
+            return ()
+        node = fields[key][1]
+        self.count(node)
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, f"steps must be a list of steps, not {_kind_of(node)}")
+            return ()
+        if not node.value:
+            self.error(node, "steps is empty; give at least one step")
+            return ()
+        if depth > MAX_STEP_DEPTH:
+            self.error(node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} levels)")
+            return ()
+        built = (self.step(item, depth) for item in node.value)
+        return tuple(step for step in built if step is not None)
+
+    def step(self, node: yaml.Node, depth: int) -> Step | None:
+        self.count(node)
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"a step must be a mapping, like 'say: ...', not {_kind_of(node)}")
+            return None
+        fields = self.mapping(node, ALL_STEP_KEYS, "in a step")
+        kinds = [k for k in ("repeat", "sides", "include") if k in fields]
+        if len(kinds) > 1:
+            self.error(node, f"a step can have only one of repeat, sides and include, not {kinds}")
+            return None
+        kind = kinds[0] if kinds else "action"
+        misplaced = [k for k in fields if k not in STEP_KEYS[kind]]
+        for key in misplaced:
+            self.error(fields[key][0], _misplaced_message(key, kind))
+        if misplaced:
+            return None
+        title = self.text(fields, "title")
+        if kind == "repeat":
+            return self.repeat(node, fields, title, depth)
+        if kind == "sides":
+            return self.sides(node, fields, title, depth)
+        if kind == "include":
+            return self.include(node, fields, title, depth)
+        return self.action(node, fields, title)
+
+    def action(self, node: yaml.Node, fields: dict, title: str | None) -> Action | None:
+        if not {"say", "hold", "pause"} & fields.keys():
+            self.error(node, "a step needs 'say', 'hold' or 'pause'")
+            return None
+        for key in ("countdown", "halfway"):
+            if key in fields and "hold" not in fields:
+                self.error(fields[key][0], f"'{key}' needs a 'hold' in the same step")
+        say = self.text(fields, "say")
+        hold = self.duration(fields["hold"][1], "hold") if "hold" in fields else None
+        pause = self.duration(fields["pause"][1], "pause") if "pause" in fields else None
+        countdown = 0
+        if "countdown" in fields:
+            countdown = self.whole(fields["countdown"][1], "countdown", 1, MAX_COUNTDOWN) or 0
+            if hold is not None and countdown >= hold:
+                message = f"countdown: {countdown} does not fit in hold: {fields['hold'][1].value}"
+                self.error(
+                    fields["countdown"][1], message + " (the count must end inside the hold)"
+                )
+        halfway = (
+            bool(self.boolean(fields["halfway"][1], "halfway")) if "halfway" in fields else False
+        )
+        positions = {key: self.pos(value) for key, (_, value) in fields.items()}
+        return Action(self.pos(node), say, hold, countdown, halfway, pause, title, positions)
+
+    def repeat(self, node: yaml.Node, fields: dict, title: str | None, depth: int) -> Repeat | None:
+        times = self.whole(fields["repeat"][1], "repeat", 1, MAX_REPEAT)
+        rest = self.duration(fields["rest"][1], "rest") if "rest" in fields else 0.0
+        steps = self.steps(fields, "steps", node, depth + 1)
+        if times is None or rest is None or not steps:
+            return None
+        return Repeat(self.pos(node), times, steps, rest, title)
+
+    def sides(self, node: yaml.Node, fields: dict, title: str | None, depth: int) -> Sides | None:
+        sides_node = fields["sides"][1]
+        self.count(sides_node)
+        names: list[str] = []
+        if not isinstance(sides_node, yaml.SequenceNode):
+            self.error(
+                sides_node, f"sides must be a list, like [left, right], not {_kind_of(sides_node)}"
+            )
+        elif not sides_node.value:
+            self.error(sides_node, "sides is empty; name at least one side, like [left, right]")
+        else:
+            for item in sides_node.value:
+                name = self.scalar(item, "a side", "a name")
+                if name is not None and not name.strip():
+                    self.error(item, "a side's name is empty")
+                elif name is not None:
+                    names.append(" ".join(name.split()))
+        rest = self.duration(fields["rest"][1], "rest") if "rest" in fields else 0.0
+        self.sides_depth += 1
+        steps = self.steps(fields, "steps", node, depth + 1)
+        self.sides_depth -= 1
+        if not names or rest is None or not steps:
+            return None
+        return Sides(self.pos(node), tuple(names), steps, rest, title)
+
+    def include(
+        self, node: yaml.Node, fields: dict, title: str | None, depth: int
+    ) -> Include | None:
+        name_node = fields["include"][1]
+        name = self.scalar(name_node, "include", "a routine's name or path")
+        if not name:
+            if name is not None:
+                self.error(name_node, "include is empty")
+            return None
+        target = _find_include(name, self.path.parent)
+        if target is None:
+            names = bundled.routine_names()
+            message = f"cannot include '{name}': no such file beside this routine"
+            self.error(
+                name_node, message + f" and no bundled routine{_suggest(name, names, 'bundled')}"
+            )
+            return None
+        if target.resolve() in {p.resolve() for p in self.stack}:
+            chain = " -> ".join(p.name for p in (*self.stack, target))
+            self.error(name_node, f"include loop: {chain}")
+            return None
+        if depth >= MAX_STEP_DEPTH:
+            self.error(
+                name_node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} levels)"
+            )
+            return None
+        try:
+            routine = _load(target, target.stem, (*self.stack, target))
+        except RoutineError as e:
+            self.problems.extend(e.problems)
+            return None
+        return Include(self.pos(node), name, routine, title)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _misplaced_message(key: str, kind: str) -> str:
+    if kind == "action":
+        if key in ("steps", "rest"):
+            return f"'{key}' goes with 'repeat' or 'sides'"
+        return f"'{key}' does not go with a step that says, holds or pauses"
+    return f"'{key}' does not go with '{kind}'"
+
+
+def _find_include(name: str, folder: Path) -> Path | None:
+    candidates = [folder / name]
+    if not name.endswith((".yaml", ".yml")):
+        candidates.append(folder / f"{name}.yaml")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return bundled.routine_path(name)

@@ -1,0 +1,46 @@
+"""Timeline + clips -> PCM, streamed a piece at a time: silence between cues, cue samples at
+exactly their first sample. Any span of the session can be rendered on its own, and spans
+joined end to end give exactly the whole."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator
+
+from voiceguide.timeline import Cue, Timeline
+
+SILENCE_BLOCK = 1 << 16  # samples of zeros handed out at a time
+_ZEROS = bytes(2 * SILENCE_BLOCK)
+
+
+def render(
+    timeline: Timeline, cue_pcm: Callable[[Cue], bytes], start: int = 0, end: int | None = None
+) -> Iterator[bytes]:
+    """The 16-bit PCM of samples [start, end) of the session, in pieces."""
+    end = timeline.length if end is None else end
+    cues = timeline.cues
+    position = start
+    # Cues never overlap, so their ends are sorted too: skip those over before `start`.
+    for cue in cues[bisect.bisect_right(cues, start, key=lambda c: c.end) :]:
+        if cue.start >= end:
+            break
+        if cue.start < position and position > start:
+            raise AssertionError(f"cues overlap at sample {cue.start}")
+        yield from silence(max(0, cue.start - position))
+        pcm = cue_pcm(cue)
+        if len(pcm) != 2 * cue.length:
+            got = len(pcm) // 2
+            raise AssertionError(f"cue at sample {cue.start} has {got} samples, not {cue.length}")
+        clip_from = max(start, cue.start) - cue.start
+        clip_to = min(end, cue.end) - cue.start
+        yield pcm[2 * clip_from : 2 * clip_to]
+        position = cue.start + clip_to
+    yield from silence(end - position)
+
+
+def silence(samples: int) -> Iterator[bytes]:
+    view = memoryview(_ZEROS)
+    while samples > 0:
+        count = min(samples, SILENCE_BLOCK)
+        yield view[: 2 * count]
+        samples -= count

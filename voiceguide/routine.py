@@ -1,0 +1,108 @@
+"""The routine model: what a routine file says, validated, with positions kept for errors.
+
+`voiceguide.loader` builds these from YAML; `voiceguide.compiler` turns them into a timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHIME_ROLES = ("hold-start", "hold-end", "session-end")
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where something was written: 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    """Voice, pace and loudness. None means 'not said here'; see `merged`."""
+
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+
+    def merged(self, over: SpeechSettings) -> SpeechSettings:
+        """These settings with every value that `over` gives taking precedence."""
+        return SpeechSettings(
+            voice=over.voice if over.voice is not None else self.voice,
+            rate=over.rate if over.rate is not None else self.rate,
+            volume=over.volume if over.volume is not None else self.volume,
+        )
+
+
+@dataclass(frozen=True)
+class Action:
+    """Speak, then hold between two chimes, then stay silent: any of the three, in that order."""
+
+    pos: Position
+    say: str | None = None
+    hold: float | None = None
+    countdown: int = 0
+    halfway: bool = False
+    pause: float | None = None
+    title: str | None = None
+    # Where the keys were written, for errors found only when the timeline is laid out.
+    key_positions: dict[str, Position] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Nested steps run `times` times, with `rest` seconds of silence between rounds."""
+
+    pos: Position
+    times: int
+    steps: tuple[Step, ...]
+    rest: float = 0.0
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Sides:
+    """Nested steps once per side; '{side}' in their text becomes the side's name."""
+
+    pos: Position
+    sides: tuple[str, ...]
+    steps: tuple[Step, ...]
+    rest: float = 0.0
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Include:
+    """Another routine's steps, inlined. Its speech and chime settings are not used."""
+
+    pos: Position
+    name: str
+    routine: Routine
+    title: str | None = None
+
+
+Step = Action | Repeat | Sides | Include
+
+
+@dataclass(frozen=True)
+class ChimeChoice:
+    """A chime picked by a routine: a bundled sound's name, or a WAV file's path."""
+
+    role: str
+    sound: str
+    path: Path
+    pos: Position
+
+
+@dataclass(frozen=True)
+class Routine:
+    title: str
+    steps: tuple[Step, ...]
+    path: Path
+    name: str
+    description: str = ""
+    speech: SpeechSettings = SpeechSettings()
+    chimes: tuple[ChimeChoice, ...] = ()

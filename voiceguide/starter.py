@@ -1,0 +1,65 @@
+"""`voiceguide new`: a commented starter routine that passes `voiceguide check`."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from voiceguide.errors import OutputError
+
+STARTER = """\
+# A voiceguide routine. Check it with: voiceguide check {name}
+# See it second by second:             voiceguide show {name}
+title: My first routine                 # required; shown by 'list' and 'show'
+description: What this is for. Not spoken.
+
+# How it sounds (the command line's --voice, --rate and --volume win over these).
+speech:
+  voice: en-us      # see: voiceguide voices --lang en
+  rate: 135         # words a minute; calm is 120 to 150
+  volume: 0.9       # above 0, at most 1
+
+steps:               # done in order
+  - say: Find a comfortable position, and breathe slowly.
+    pause: 5s        # silence after the words: 10s, 1m, 1m30s, 2.5s or 1:30
+
+  - say: Press gently on the spot with two fingers.
+    hold: 30s        # a chime, 30 seconds, a chime
+    halfway: true    # "Halfway." at mid-hold
+    countdown: 3     # "three", "two", "one" in the last seconds
+
+  - repeat: 2        # the nested steps, twice, announced as rounds
+    rest: 10s        # silence between rounds
+    steps:
+      - say: Press and hold.
+        hold: 10s
+
+  - sides: [left, right]   # the nested steps once a side; {{side}} becomes the side
+    steps:
+      - say: Press the point on your {{side}} side.
+        hold: 20s
+        countdown: 3
+
+  - say: Slowly release, and rest your hands.
+    pause: 5s
+"""
+
+
+def starter_text(name: str) -> str:
+    return STARTER.format(name=name)
+
+
+def write_starter(path: Path, force: bool = False) -> None:
+    """Write the starter routine to `path`, atomically. Raises OutputError."""
+    if path.exists() and not force:
+        raise OutputError(f"{path} exists; use --force to overwrite it")
+    folder = path.parent
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", dir=folder, prefix=f".{path.name}.", suffix=".part", delete=False, encoding="utf-8"
+        ) as f:
+            f.write(starter_text(str(path)))
+        os.replace(f.name, path)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror}") from None
