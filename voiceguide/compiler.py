@@ -152,10 +152,8 @@ def check_limits(routine: Routine) -> None:
         total_seconds += seconds
         total_parts += parts
         if total_seconds > MAX_SESSION:
-            message = (
-                f"the session would last more than 12 h (at least {format_short(total_seconds)}"
-                " by the end of this step)"
-            )
+            least = format_short(total_seconds) if total_seconds < 3.6e6 else "1000 h"
+            message = f"the session would last more than 12 h (at least {least} by this step's end)"
             raise RoutineError(_problem(step_position(step), message))
         if total_parts > MAX_PARTS:
             message = f"the session has too many parts (more than {MAX_PARTS} by this step)"
@@ -280,24 +278,24 @@ class _Layout:
             (end - k * second, wording.countdown_number(k), "countdown")
             for k in range(action.countdown, 0, -1)
         ]
-        free = at + opening
+        free, before = at + opening, "the start chime"
         for start, text, role in inner:
             spoken = self.lengths.speech(text)
             if start < free or start + spoken > end:
-                self.fail(action, role, self._misfit(role, action, part.seconds))
+                self.fail(action, role, self._misfit(role, action, part.seconds, before))
             self.cues.append(
                 Cue(start, spoken, "speech", self.step, text=text, role=role, context=context)
             )
-            free = start + spoken
+            free, before = start + spoken, f"'{text}'"
         return self.chime(end, "hold-end", sounds["hold-end"], context)
 
     @staticmethod
-    def _misfit(role: str, action: Action, seconds: float) -> str:
+    def _misfit(role: str, action: Action, seconds: float, before: str) -> str:
         hold = format_short(seconds)
         if role == "halfway":
-            return (
-                f"halfway does not fit in a {hold} hold (it would overlap a chime or the countdown)"
-            )
+            return f"halfway does not fit in a {hold} hold (it would overlap {before} or the end)"
+        if before == f"'{wording.HALFWAY}'":
+            return f"countdown: {action.countdown} runs into 'Halfway.' in a {hold} hold"
         return (
             f"countdown: {action.countdown} does not fit in a {hold} hold"
             " (each number needs its own second, after the start chime)"

@@ -39,7 +39,7 @@ def parse_duration(value: object, shown: str | None = None) -> float:
     if math.isnan(seconds) or math.isinf(seconds):
         raise ValueError(f"'{shown}' is not a finite duration ({HINT})")
     if seconds <= 0:
-        raise ValueError(f"'{shown}' is not a positive duration; a duration must be above zero")
+        raise ValueError(f"'{shown}' is not a positive duration (it must be above zero)")
     return seconds
 
 
@@ -51,6 +51,8 @@ def _parse_text(text: str, shown: str) -> float:
         return float(cleaned)
     except ValueError:
         pass
+    if cleaned.startswith("-"):
+        return -1.0
     clock = _CLOCK.fullmatch(cleaned)
     if clock:
         hours, minutes, seconds = clock.groups()

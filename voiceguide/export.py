@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import re
 import tempfile
 import unicodedata
@@ -23,6 +22,7 @@ from voiceguide import sidecars
 from voiceguide.audio import wav_header
 from voiceguide.compiler import step_title
 from voiceguide.errors import OutputError
+from voiceguide.files import AtomicFiles
 from voiceguide.render import render
 from voiceguide.routine import Routine
 from voiceguide.session import Session
@@ -133,7 +133,7 @@ def write_export(
     timeline = session.timeline
     if timeline.length * 2 > MAX_WAV_BYTES:
         raise OutputError("the session is too long for a WAV file (4 GB)")
-    staging = _Staging()
+    staging = AtomicFiles()
     created: list[Path] = []
     try:
         created = _make_folders(plan)
@@ -153,7 +153,7 @@ def write_export(
     return plan.files
 
 
-def _write_single(session: Session, plan: ExportPlan, staging: _Staging, progress) -> None:
+def _write_single(session: Session, plan: ExportPlan, staging: AtomicFiles, progress) -> None:
     timeline = session.timeline
     assert plan.wav is not None
     with staging.open(plan.wav) as f:
@@ -169,7 +169,7 @@ def _write_single(session: Session, plan: ExportPlan, staging: _Staging, progres
             f.write(texts[path.suffix].encode("utf-8"))
 
 
-def _write_tracks(session: Session, plan: ExportPlan, staging: _Staging, progress) -> None:
+def _write_tracks(session: Session, plan: ExportPlan, staging: AtomicFiles, progress) -> None:
     timeline = session.timeline
     for step, path in zip(timeline.steps, plan.tracks, strict=True):
         with staging.open(path) as f:
@@ -186,38 +186,6 @@ def _write_wav(f: IO[bytes], session: Session, start: int, end: int, progress) -
         f.write(piece)
         if progress:
             progress(len(piece) // 2)
-
-
-class _Staging:
-    """Temporary files beside their final names, renamed into place by `commit`, removed on
-    any failure."""
-
-    def __init__(self) -> None:
-        self.pending: list[tuple[Path, Path]] = []
-        self.current: Path | None = None
-
-    @contextlib.contextmanager
-    def open(self, final: Path):
-        self.current = final
-        with tempfile.NamedTemporaryFile(
-            dir=final.parent, prefix=f".{final.name}.", suffix=".part", delete=False
-        ) as handle:
-            self.pending.append((Path(handle.name), final))
-            yield handle
-
-    def commit(self) -> None:
-        for temporary, final in self.pending:
-            self.current = final
-            os.replace(temporary, final)
-        self.pending = []
-
-    def __enter__(self) -> _Staging:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for temporary, _ in self.pending:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
 
 
 def _remove_folders(folders: list[Path]) -> None:

@@ -52,7 +52,8 @@ ALL_STEP_KEYS = tuple(dict.fromkeys(k for keys in STEP_KEYS.values() for k in ke
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_ALLOWED_TAGS = _SCALAR_TAGS | {_TAG + "seq", _TAG + "map"}
 _CONSTRUCT = yaml.constructor.SafeConstructor()
 
 
@@ -138,7 +139,9 @@ def _read_text(path: Path, shown: str) -> str:
 def _parse_yaml(text: str, shown: str) -> yaml.Node | None:
     try:
         _check_shape(text, shown)
-        return yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_Loader)
+        _check_tags(root, shown)
+        return root
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -166,6 +169,26 @@ def _check_shape(text: str, shown: str) -> None:
             mark = event.start_mark
             message = f"routine is too large (more than {MAX_YAML_NODES} YAML nodes)"
             raise RoutineError(Problem(shown, mark.line + 1, mark.column + 1, message))
+
+
+def _check_tags(root: yaml.Node | None, shown: str) -> None:
+    """Refuse explicit tags (they would construct objects), once per node, aliases included."""
+    seen: set[int] = set()
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.tag not in _ALLOWED_TAGS:
+            mark = node.start_mark
+            tag = node.tag.replace(_TAG, "!!")
+            message = f"YAML tag '{tag}' is not allowed in a routine"
+            raise RoutineError(Problem(shown, mark.line + 1, mark.column + 1, message))
+        if isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            pending.extend(item for pair in node.value for item in pair)
 
 
 def _yaml_message(error: yaml.MarkedYAMLError, text: str) -> str:
@@ -199,6 +222,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.visited = 0
         self.sides_depth = 0  # inside how many 'sides' steps: where '{side}' means something
+        self.guessed: set[str] = set()  # keys offered as did-you-mean: not reported missing too
 
     # -- positions and problems
 
@@ -247,6 +271,7 @@ class _Builder:
                 self.error(key_node, f"duplicate key '{key}' (first given at line {first})")
             elif key not in allowed:
                 self.error(key_node, f"unknown key '{key}' {where}{_suggest(key, allowed)}")
+                self.guessed.update(difflib.get_close_matches(key, allowed, n=1, cutoff=0.6))
             else:
                 fields[key] = (key_node, value_node)
         return fields
@@ -265,15 +290,11 @@ class _Builder:
         if not isinstance(node, yaml.ScalarNode):
             self.error(node, f"{key} must be {what}, not {_kind_of(node)}")
             return None
-        if node.tag not in _SCALAR_TAGS:
-            tag = node.tag.replace(_TAG, "!!")
-            self.error(node, f"YAML tag '{tag}' is not allowed; {key} must be {what}")
-            return None
         return node.value
 
     def text(self, fields: dict, key: str, required_in: yaml.Node | None = None) -> str | None:
         if key not in fields:
-            if required_in is not None:
+            if required_in is not None and key not in self.guessed:
                 self.error(required_in, f"missing '{key}'")
             return None
         node = fields[key][1]
@@ -330,7 +351,7 @@ class _Builder:
         if node.tag in (_TAG + "int", _TAG + "float"):
             raw = _CONSTRUCT.construct_object(node)
         elif node.tag != _TAG + "str":
-            raw = None  # true, null: not a duration, whatever they would construct to
+            raw = None  # true, null, a date: not a duration, whatever they would construct to
         try:
             seconds = durations.parse_duration(raw, shown=value)
         except ValueError as e:
@@ -394,7 +415,7 @@ class _Builder:
             path = (self.path.parent / sound).resolve()
             if path.is_file():
                 return path
-            self.error(node, f"chime file '{sound}' not found (looked for {path})")
+            self.error(node, f"chime file '{sound}' not found beside this routine")
             return None
         path = bundled.sound_path(sound)
         if path is None:
@@ -408,7 +429,8 @@ class _Builder:
 
     def steps(self, fields: dict, key: str, parent: yaml.Node, depth: int) -> tuple[Step, ...]:
         if key not in fields:
-            self.error(parent, f"missing '{key}'")
+            if key not in self.guessed:
+                self.error(parent, f"missing '{key}'")
             return ()
         node = fields[key][1]
         self.count(node)
@@ -432,7 +454,8 @@ class _Builder:
         fields = self.mapping(node, ALL_STEP_KEYS, "in a step")
         kinds = [k for k in ("repeat", "sides", "include") if k in fields]
         if len(kinds) > 1:
-            self.error(node, f"a step can have only one of repeat, sides and include, not {kinds}")
+            these = " and ".join(kinds)
+            self.error(node, f"a step can have only one of repeat, sides and include, not {these}")
             return None
         kind = kinds[0] if kinds else "action"
         misplaced = [k for k in fields if k not in STEP_KEYS[kind]]

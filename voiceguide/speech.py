@@ -82,7 +82,7 @@ def find_voice(wanted: str, voices: list[Voice]) -> Voice:
         if found:
             return found[0]
     names = sorted({v.id.rsplit("/", 1)[-1] for v in voices})
-    close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
     hint = f"closest: {', '.join(close)}" if close else "see 'voiceguide voices'"
     raise SpeechError(f"unknown voice '{wanted}' ({hint})")
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from voiceguide.errors import OutputError
+from voiceguide.files import AtomicFiles
 
 STARTER = """\
 # A voiceguide routine. Check it with: voiceguide check {name}
@@ -54,12 +53,10 @@ def write_starter(path: Path, force: bool = False) -> None:
     """Write the starter routine to `path`, atomically. Raises OutputError."""
     if path.exists() and not force:
         raise OutputError(f"{path} exists; use --force to overwrite it")
-    folder = path.parent
     try:
-        with tempfile.NamedTemporaryFile(
-            "w", dir=folder, prefix=f".{path.name}.", suffix=".part", delete=False, encoding="utf-8"
-        ) as f:
-            f.write(starter_text(str(path)))
-        os.replace(f.name, path)
+        with AtomicFiles() as files:
+            with files.open(path) as f:
+                f.write(starter_text(str(path)).encode("utf-8"))
+            files.commit()
     except OSError as e:
         raise OutputError(f"cannot write {path}: {e.strerror}") from None

@@ -1,0 +1,39 @@
+"""Shared fixtures. The phrase cache is shared by the whole run (each phrase is synthesized
+once); tests about a cold cache make their own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTINES = Path(__file__).resolve().parent / "routines"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_cache(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("phrase-cache")
+    previous = os.environ.get("VOICEGUIDE_CACHE")
+    os.environ["VOICEGUIDE_CACHE"] = str(path)
+    yield path
+    if previous is None:
+        del os.environ["VOICEGUIDE_CACHE"]
+    else:
+        os.environ["VOICEGUIDE_CACHE"] = previous
+
+
+def voiceguide(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
+    """Run the real command line in a child process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "voiceguide", *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,0 +1,170 @@
+"""Bad input gets one clear line on stderr and a non-zero exit: never a traceback, never
+unbounded time or memory.
+
+Each tests/routines/bad-*.yaml starts with '# error: ' and the exact line `check` must print.
+Inputs that cannot live in the folder (20 MB, thousands deep, a directory) are made here.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROUTINES
+
+BAD = sorted(ROUTINES.glob("bad-*.yaml"))
+MEMORY_LIMIT = 1 << 30  # bytes of address space: a runaway parser would hit it
+
+
+def expected_line(path: Path) -> str:
+    first = path.read_bytes().split(b"\n", 1)[0].decode("ascii")
+    assert first.startswith("# error: "), f"{path.name} must start with '# error: '"
+    return first.removeprefix("# error: ")
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def check(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    # Bounded: a hang fails on the timeout, a memory blow-up on the address-space limit.
+    return subprocess.run(
+        [sys.executable, "-m", "voiceguide", "check", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        preexec_fn=_limited,
+    )
+
+
+def test_the_folder_covers_enough_cases():
+    assert len(BAD) >= 25
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+def test_bad_routine_prints_its_one_line(path: Path):
+    result = check(path.name, cwd=ROUTINES)
+    assert result.stderr == expected_line(path) + "\n"
+    assert result.returncode == 1
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("path", BAD[:3], ids=lambda p: p.stem)
+def test_every_command_that_reads_a_routine_reports_the_same_line(path: Path, tmp_path: Path):
+    for command in (["show"], ["show", "--json"], ["export", "-o", str(tmp_path / "x.wav")]):
+        result = subprocess.run(
+            [sys.executable, "-m", "voiceguide", *command, path.name],
+            cwd=ROUTINES,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert (result.returncode, result.stderr, result.stdout) == (
+            1,
+            expected_line(path) + "\n",
+            "",
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_20_megabyte_file(tmp_path: Path):
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"title: Big\nsteps:\n" + b"  - say: hello\n" * 1_400_000)
+    result = check(big.name, cwd=tmp_path)
+    assert result.stderr == "big.yaml: file is too large (21.0 MB; a routine may be at most 1 MB)\n"
+    assert result.returncode == 1
+
+
+def test_flow_nesting_thousands_deep(tmp_path: Path):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("title: Deep\nsteps: " + "[" * 5000 + "]" * 5000 + "\n")
+    result = check(deep.name, cwd=tmp_path)
+    # The top mapping is level 1; the first '[' (column 8) level 2; the 64th (column 71) level 65.
+    assert result.stderr == "deep.yaml:2:71: nesting is too deep (more than 64 levels)\n"
+    assert result.returncode == 1
+
+
+def test_block_nesting_hundreds_deep(tmp_path: Path):
+    lines = ["title: Deep", "steps:"]
+    for depth in range(400):
+        indent = "  " * (depth + 1)
+        lines += [f"{indent}- repeat: 2", f"{indent}  steps:"]
+    lines.append("  " * 401 + "- say: hi")
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("\n".join(lines) + "\n")
+    result = check(deep.name, cwd=tmp_path)
+    # Levels: the top mapping 1, 'steps' 2, the first step 3, ...: the 32nd step (line 65,
+    # indented 64, its mapping at column 67) is level 65.
+    assert result.stderr == "deep.yaml:65:67: nesting is too deep (more than 64 levels)\n"
+    assert result.returncode == 1
+
+
+def test_repeats_nested_to_an_astronomical_length_are_refused_before_expanding(tmp_path: Path):
+    lines = ["title: Forever", "steps:"]
+    for depth in range(9):
+        indent = "  " * (depth + 1) + "  " * depth
+        lines += [f"{indent}- repeat: 100", f"{indent}  steps:"]
+    lines.append("  " * 19 + "- say: hi")
+    routine = tmp_path / "forever.yaml"
+    routine.write_text("\n".join(lines) + "\n")
+    result = check(routine.name, cwd=tmp_path)
+    expected = "the session would last more than 12 h (at least 1000 h by this step's end)"
+    assert result.stderr == f"forever.yaml:3:5: {expected}\n"
+    assert result.returncode == 1
+
+
+def test_an_empty_file(tmp_path: Path):
+    (tmp_path / "empty.yaml").write_bytes(b"")
+    result = check("empty.yaml", cwd=tmp_path)
+    expected = "empty.yaml:1:1: the routine is empty; it needs a 'title' and a list of 'steps'\n"
+    assert result.stderr == expected
+    assert result.returncode == 1
+
+
+def test_a_directory_as_routine(tmp_path: Path):
+    (tmp_path / "folder").mkdir()
+    result = check("folder", cwd=tmp_path)
+    assert result.stderr == "folder: is a directory, not a routine file\n"
+    assert result.returncode == 1
+
+
+def test_a_missing_path_as_routine(tmp_path: Path):
+    result = check("back-hnads", cwd=tmp_path)
+    message = "no such file, and no bundled routine of that name (did you mean 'back-hands'?)"
+    assert result.stderr == f"back-hnads: {message}\n"
+    assert result.returncode == 1
+
+
+def test_a_device_as_routine(tmp_path: Path):
+    result = check("/dev/zero", cwd=tmp_path)
+    assert result.stderr == "/dev/zero: is not a regular file\n"
+    assert result.returncode == 1
+
+
+def test_several_files_report_each_problem_and_fail_once():
+    good = Path("../../scripts/back-hands.yaml")
+    result = check("bad-repeat-zero.yaml", str(good), "bad-volume.yaml", cwd=ROUTINES)
+    assert result.stderr.splitlines() == [
+        expected_line(ROUTINES / "bad-repeat-zero.yaml"),
+        expected_line(ROUTINES / "bad-volume.yaml"),
+    ]
+    assert result.stdout.startswith("ok: ")
+    assert "back-hands.yaml (Upper back release with your hands, " in result.stdout
+    assert result.returncode == 1
+
+
+def test_a_file_with_several_problems_gets_one_line_each(tmp_path: Path):
+    routine = tmp_path / "two.yaml"
+    routine.write_text(
+        "title: Two\nsteps:\n  - say: hi\n    hlod: 3\n  - repeat: 0\n    steps: []\n"
+    )
+    result = check(routine.name, cwd=tmp_path)
+    assert result.stderr.splitlines() == [
+        "two.yaml:4:5: unknown key 'hlod' in a step (did you mean 'hold'?)",
+        "two.yaml:5:13: repeat: 0 is out of range (1 to 100)",
+        "two.yaml:6:12: steps is empty; give at least one step",
+    ]

@@ -1,0 +1,141 @@
+"""Loading routines: every key of the format, durations in every form, names and paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, ROUTINES
+
+from voiceguide import bundled
+from voiceguide.durations import format_clock, parse_duration
+from voiceguide.errors import RoutineError
+from voiceguide.loader import load_routine
+from voiceguide.routine import Action, Include, Repeat, Sides, SpeechSettings
+
+
+@pytest.mark.parametrize(
+    ("written", "seconds"),
+    [
+        (10, 10.0),
+        (2.5, 2.5),
+        ("10s", 10.0),
+        ("1m", 60.0),
+        ("1m30s", 90.0),
+        ("2.5s", 2.5),
+        ("1:30", 90.0),
+        ("1:02:03", 3723.0),
+        ("90", 90.0),
+        ("1 min 30 s", 90.0),
+        ("1h", 3600.0),
+        ("20 seconds", 20.0),
+    ],
+)
+def test_durations_in_every_form(written, seconds):
+    assert parse_duration(written) == seconds
+
+
+@pytest.mark.parametrize("written", ["10 parsecs", "-5s", "0", "nan", "inf", "", "s", True, None])
+def test_not_durations(written):
+    with pytest.raises(ValueError):
+        parse_duration(written)
+
+
+def test_clock_format_truncates_like_a_stopwatch():
+    assert format_clock(43.86) == "00:43"
+    assert format_clock(43.86, 1) == "00:43.8"
+    assert format_clock(12 * 3600) == "720:00"
+
+
+def test_every_key_of_the_format(tmp_path):
+    (tmp_path / "other.yaml").write_text("title: Other\nsteps:\n  - say: Included.\n")
+    (tmp_path / "ding.wav").write_bytes((ROOT / "sounds" / "bell.wav").read_bytes())
+    path = tmp_path / "all.yaml"
+    path.write_text(
+        "title: All keys\n"
+        "description: Not spoken.\n"
+        "speech: {voice: en-gb, rate: 150, volume: 0.8}\n"
+        "chimes: {hold-start: ding.wav, session-end: bowl}\n"
+        "steps:\n"
+        "  - say: Start.\n"
+        "    hold: 10s\n"
+        "    countdown: 3\n"
+        "    halfway: true\n"
+        "    pause: 5s\n"
+        "    title: First\n"
+        "  - repeat: 3\n"
+        "    rest: 15s\n"
+        "    steps: [{say: Again.}]\n"
+        "  - sides: [left, right]\n"
+        "    steps: [{say: 'The {side} side.', hold: 1m}]\n"
+        "  - include: other\n"
+    )
+    routine = load_routine(path)
+    assert (routine.title, routine.description, routine.name) == ("All keys", "Not spoken.", "all")
+    assert routine.speech == SpeechSettings("en-gb", 150, 0.8)
+    assert [(c.role, c.sound, c.path.name) for c in routine.chimes] == [
+        ("hold-start", "ding.wav", "ding.wav"),
+        ("session-end", "bowl", "bowl.wav"),
+    ]
+    first, repeat, sides, include = routine.steps
+    assert isinstance(first, Action)
+    assert (first.say, first.hold, first.countdown, first.halfway, first.pause, first.title) == (
+        "Start.", 10.0, 3, True, 5.0, "First"
+    )  # fmt: skip
+    assert (first.pos.line, first.pos.column) == (6, 5)
+    assert isinstance(repeat, Repeat) and (repeat.times, repeat.rest) == (3, 15.0)
+    assert isinstance(sides, Sides) and sides.sides == ("left", "right")
+    assert sides.steps[0].say == "The {side} side." and sides.steps[0].hold == 60.0
+    assert isinstance(include, Include) and include.routine.title == "Other"
+
+
+def test_a_bom_crlf_line_ends_and_accents_load_as_written():
+    routine = load_routine(ROUTINES / "ok-bom-crlf-accents.yaml")
+    assert routine.title == "Café résumé"
+    first, second = routine.steps
+    assert first.say == "Détendez-vous. “Respirez”."
+    assert first.hold == 90.0
+    assert (second.say, second.pause) == ("Préparez-vous.", 2.5)
+    assert (second.pos.line, second.pos.column) == (6, 5)
+
+
+def test_yaml_1_1_words_are_text_where_text_belongs(tmp_path):
+    path = tmp_path / "yes.yaml"
+    path.write_text("title: Yes\nsteps:\n  - say: Yes\n  - say: 1:30\n  - say: No\n")
+    assert [s.say for s in load_routine(path).steps] == ["Yes", "1:30", "No"]
+
+
+def test_a_routine_is_found_by_bundled_name():
+    routine = load_routine("back-hands")
+    assert routine.path == bundled.scripts_dir() / "back-hands.yaml"
+    assert routine.name == "back-hands"
+
+
+def test_a_path_wins_over_a_bundled_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("back-hands").write_text("title: Mine\nsteps:\n  - say: hi\n")
+    assert load_routine("back-hands").title == "Mine"
+
+
+def test_include_resolves_beside_the_including_file_first_then_bundled(tmp_path):
+    (tmp_path / "back-hands.yaml").write_text("title: Local hands\nsteps:\n  - say: hi\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "part.yaml").write_text(
+        "title: Part\nsteps:\n  - include: back-massage-ball\n"
+    )
+    path = tmp_path / "top.yaml"
+    path.write_text("title: Top\nsteps:\n  - include: back-hands\n  - include: sub/part.yaml\n")
+    local, part = load_routine(path).steps
+    assert local.routine.title == "Local hands"
+    assert part.routine.steps[0].routine.title == "Lower back release with two massage balls"
+
+
+def test_problems_in_an_included_file_name_that_file(tmp_path):
+    (tmp_path / "broken.yaml").write_text("title: Broken\nsteps:\n  - say: hi\n    hlod: 3\n")
+    path = tmp_path / "top.yaml"
+    path.write_text("title: Top\nsteps:\n  - include: broken\n")
+    with pytest.raises(RoutineError) as caught:
+        load_routine(path)
+    (problem,) = caught.value.problems
+    assert Path(problem.path).name == "broken.yaml"
+    assert (problem.line, problem.column) == (4, 5)
