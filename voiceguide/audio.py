@@ -64,6 +64,11 @@ def read_sound(path: Path) -> Clip:
         data = path.read_bytes()
     except OSError as e:
         raise AudioFormatError(e.strerror or str(e)) from None
+    return decode_sound(data)
+
+
+def decode_sound(data: bytes) -> Clip:
+    """WAV or AIFF bytes as a mono 16-bit clip at their own rate."""
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return _read_wav(data)
     if data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):

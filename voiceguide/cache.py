@@ -31,13 +31,22 @@ _HEADER = 44
 class Entry:
     """A stored phrase: where its samples are, how many, at what rate."""
 
-    path: Path
+    path: Path | str
     length: int
     sample_rate: int
     voice: str
 
+    def describe(self) -> dict:
+        """The entry as plain data, to pass between processes; `Entry(**d)` rebuilds it."""
+        return {
+            "path": str(self.path),
+            "length": self.length,
+            "sample_rate": self.sample_rate,
+            "voice": self.voice,
+        }
+
     def read(self) -> bytes:
-        with self.path.open("rb") as f:
+        with open(self.path, "rb") as f:
             f.seek(_HEADER)
             pcm = f.read(self.length * 2)
         if len(pcm) != self.length * 2:
@@ -85,11 +94,10 @@ class PhraseCache:
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            data = _encode(key, clip, voice)
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-                tmp.write(data)
+                tmp.write(_encode(key, clip, voice))
             try:
-                _publish(Path(tmp.name), path)
+                ours = _publish(Path(tmp.name), path)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp.name)
@@ -98,20 +106,23 @@ class PhraseCache:
                 f"cannot write the phrase cache in {self.root}: {e.strerror}; "
                 "set VOICEGUIDE_CACHE to a writable folder"
             ) from None
-        entry = self.get(key)
+        entry = Entry(path, clip.length, clip.sample_rate, voice) if ours else self.get(key)
         if entry is None:
             raise OutputError(f"the phrase cache entry {path} is unreadable right after writing")
         return entry
 
 
-def _publish(tmp: Path, path: Path) -> None:
+def _publish(tmp: Path, path: Path) -> bool:
+    """Put the finished file in place; False if a valid entry was already there (it stays)."""
     try:
         os.link(tmp, path)
     except FileExistsError:
-        if _verified(path, _read_or_empty(path), path.stem) is None:
-            os.replace(tmp, path)  # the entry there is damaged: ours replaces it
+        if _verified(path, _read_or_empty(path), path.stem) is not None:
+            return False
+        os.replace(tmp, path)  # the entry there is damaged: ours replaces it
     except OSError:
         os.replace(tmp, path)  # no hard links on this file system
+    return True
 
 
 def _read_or_empty(path: Path) -> bytes:

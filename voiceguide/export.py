@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import re
 import tempfile
 import unicodedata
@@ -23,7 +24,7 @@ from voiceguide.audio import wav_header
 from voiceguide.compiler import step_title
 from voiceguide.errors import OutputError
 from voiceguide.files import AtomicFiles
-from voiceguide.render import render
+from voiceguide.render import pieces
 from voiceguide.routine import Routine
 from voiceguide.session import Session
 
@@ -182,10 +183,15 @@ def _write_tracks(session: Session, plan: ExportPlan, staging: AtomicFiles, prog
 def _write_wav(f: IO[bytes], session: Session, start: int, end: int, progress) -> None:
     timeline = session.timeline
     f.write(wav_header(end - start, timeline.sample_rate))
-    for piece in render(timeline, session.cue_pcm, start, end):
-        f.write(piece)
+    for piece in pieces(timeline, session.cue_pcm, start, end):
+        if isinstance(piece, int):
+            # Digital silence becomes a hole: it reads back as zeros and costs no writing.
+            f.seek(2 * piece, os.SEEK_CUR)
+        else:
+            f.write(piece)
         if progress:
-            progress(len(piece) // 2)
+            progress(piece if isinstance(piece, int) else len(piece) // 2)
+    f.truncate()  # the file ends here, even when it ends in a hole
 
 
 def _remove_folders(folders: list[Path]) -> None:

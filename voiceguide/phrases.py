@@ -1,24 +1,28 @@
 """Phrases for a session: found in the cache, or synthesized into it by worker processes.
 
-The real engine never runs in the calling process: workers are started with `spawn` (forking
-after pyttsx3 initialises hangs), ignore Ctrl-C (the caller handles it), and send their stdout
+The real engine never runs in the calling process. Each worker is a fresh interpreter
+(`python -m voiceguide.synth_worker`, spawned, never forked: forking after pyttsx3 initialises
+hangs) that owns one engine, ignores Ctrl-C (the caller handles it) and sends its stdout
 nowhere. Separate processes synthesize safely in parallel; threads would not.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
-import signal
+import pickle
+import selectors
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
-from multiprocessing import get_context
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from voiceguide.cache import Entry, PhraseCache
 from voiceguide.errors import SpeechError
-from voiceguide.speech import Speaking, SpeechEngine, find_voice, silence_stdout
+from voiceguide.speech import Speaking, SpeechEngine
+from voiceguide.synth_worker import synthesize_batch
 
 DEFAULT_SAMPLE_RATE = 22050
 PHRASES_PER_TASK = 4
@@ -59,8 +63,7 @@ def prepare_phrases(
     """Every text's clip, synthesizing only those the cache lacks."""
     identity = engine.identity()
     keys = {
-        text: cache.key(identity, speaking.voice, speaking.rate, speaking.volume, text)
-        for text in texts
+        t: cache.key(identity, speaking.voice, speaking.rate, speaking.volume, t) for t in texts
     }
     entries: dict[str, Entry] = {}
     missing = []
@@ -71,8 +74,11 @@ def prepare_phrases(
         else:
             entries[text] = entry
     if missing:
-        run = _synthesize_here if not getattr(engine, "isolate", True) else _synthesize_in_workers
-        entries.update(run(engine, speaking, cache.root, missing, progress))
+        if getattr(engine, "isolate", True):
+            made = _synthesize_in_workers(engine, speaking, cache.root, missing, progress)
+        else:  # an engine that is safe in this process, like the test suite's
+            made = synthesize_batch(engine, speaking, cache.root, missing)
+        entries.update({d.pop("text"): Entry(**d) for d in made})
     voices = {entry.voice for entry in entries.values()}
     voice = voices.pop() if len(voices) == 1 else speaking.voice
     return Phrases({text: entries[text] for text in keys}, voice, len(missing))
@@ -80,63 +86,67 @@ def prepare_phrases(
 
 def worker_count(missing: int) -> int:
     """Processes worth starting for this many phrases: each costs an interpreter's start-up."""
-    return max(1, min(MAX_WORKERS, (os.cpu_count() or 1) * 2, missing // (2 * PHRASES_PER_TASK)))
+    tasks = -(-missing // PHRASES_PER_TASK)
+    return max(1, min(MAX_WORKERS, (os.cpu_count() or 1) + 1, (tasks + 1) // 2))
 
 
-def _synthesize_in_workers(engine, speaking, cache_root, missing, progress) -> dict[str, Entry]:
+def _synthesize_in_workers(
+    engine: SpeechEngine, speaking: Speaking, cache_root: Path, missing: list, progress
+) -> list[dict]:
     tasks = [missing[i : i + PHRASES_PER_TASK] for i in range(0, len(missing), PHRASES_PER_TASK)]
-    entries: dict[str, Entry] = {}
-    pool = ProcessPoolExecutor(
-        max_workers=min(worker_count(len(missing)), len(tasks)),
-        mp_context=get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(engine,),
-    )
+    hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
+    batch = {"speaking": asdict(speaking), "cache": str(cache_root)}
+    workers = [_start_worker(hello) for _ in range(worker_count(len(missing)))]
+    made: list[dict] = []
     try:
-        futures = [
-            pool.submit(_synthesize_batch, None, speaking, cache_root, task) for task in tasks
-        ]
-        for future in as_completed(futures):
-            entries.update(future.result())
-            if progress:
-                progress(len(entries), len(missing))
-    except BrokenProcessPool:
-        raise SpeechError(f"the speech engine ({engine.name}) crashed; try again") from None
+        with selectors.DefaultSelector() as selector:
+            for worker in workers:
+                _give(worker, tasks, batch, selector)
+            while selector.get_map():
+                for key, _ in selector.select():
+                    answer = _answer(key.fileobj, engine)
+                    made += answer
+                    if progress:
+                        progress(len(made), len(missing))
+                    _give(key.data, tasks, batch, selector, key.fileobj)
     finally:
-        # On Ctrl-C or an error, queued tasks are dropped and the workers end with the pool.
-        pool.shutdown(wait=True, cancel_futures=True)
-    return entries
-
-
-def _synthesize_here(engine, speaking, cache_root, missing, progress) -> dict[str, Entry]:
-    entries: dict[str, Entry] = {}
-    for text, entry in _synthesize_batch(engine, speaking, cache_root, missing):
-        entries[text] = entry
-        if progress:
-            progress(len(entries), len(missing))
-    return entries
-
-
-_worker_engine: SpeechEngine | None = None
-
-
-def _start_worker(engine: SpeechEngine) -> None:
-    global _worker_engine
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    silence_stdout()
-    _worker_engine = engine
-
-
-def _synthesize_batch(
-    engine: SpeechEngine | None, speaking: Speaking, cache_root: Path, batch: list[tuple[str, str]]
-) -> list[tuple[str, Entry]]:
-    engine = engine or _worker_engine
-    assert engine is not None
-    cache = PhraseCache(cache_root)
-    voice = find_voice(speaking.voice, engine.voices()).id
-    made = []
-    for text, key in batch:
-        # Another process sharing the cache may have made it since the caller looked.
-        entry = cache.get(key) or cache.put(key, engine.synthesize(text, speaking), voice)
-        made.append((text, entry))
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
     return made
+
+
+def _start_worker(hello: str) -> subprocess.Popen:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide.synth_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+    )
+    worker.stdin.write(hello)
+    return worker
+
+
+def _give(worker, tasks: list, batch: dict, selector, registered=None) -> None:
+    """The worker's next task, or the end of its input when none is left."""
+    if registered is not None:
+        selector.unregister(registered)
+    if not tasks:
+        worker.stdin.close()
+        return
+    worker.stdin.write(json.dumps({**batch, "items": tasks.pop(0)}) + "\n")
+    worker.stdin.flush()
+    selector.register(worker.stdout, selectors.EVENT_READ, worker)
+
+
+def _answer(stream, engine: SpeechEngine) -> list[dict]:
+    line = stream.readline()
+    if not line:
+        raise SpeechError(f"the speech engine ({engine.name}) crashed; try again")
+    answer = json.loads(line)
+    if "error" in answer:
+        raise SpeechError(answer["error"])
+    return answer["made"]

@@ -9,14 +9,17 @@ from collections.abc import Callable, Iterator
 
 from voiceguide.timeline import Cue, Timeline
 
-SILENCE_BLOCK = 1 << 16  # samples of zeros handed out at a time
+SILENCE_BLOCK = 1 << 18  # samples of zeros handed out at a time by `render`
 _ZEROS = bytes(2 * SILENCE_BLOCK)
 
+CuePcm = Callable[[Cue], bytes]
 
-def render(
-    timeline: Timeline, cue_pcm: Callable[[Cue], bytes], start: int = 0, end: int | None = None
-) -> Iterator[bytes]:
-    """The 16-bit PCM of samples [start, end) of the session, in pieces."""
+
+def pieces(
+    timeline: Timeline, cue_pcm: CuePcm, start: int = 0, end: int | None = None
+) -> Iterator[bytes | int]:
+    """Samples [start, end) of the session: bytes of 16-bit PCM for cues, and for the digital
+    silence between them just its length in samples (a writer may leave a hole)."""
     end = timeline.length if end is None else end
     cues = timeline.cues
     position = start
@@ -26,7 +29,8 @@ def render(
             break
         if cue.start < position and position > start:
             raise AssertionError(f"cues overlap at sample {cue.start}")
-        yield from silence(max(0, cue.start - position))
+        if cue.start > position:
+            yield cue.start - position
         pcm = cue_pcm(cue)
         if len(pcm) != 2 * cue.length:
             got = len(pcm) // 2
@@ -35,7 +39,19 @@ def render(
         clip_to = min(end, cue.end) - cue.start
         yield pcm[2 * clip_from : 2 * clip_to]
         position = cue.start + clip_to
-    yield from silence(end - position)
+    if end > position:
+        yield end - position
+
+
+def render(
+    timeline: Timeline, cue_pcm: CuePcm, start: int = 0, end: int | None = None
+) -> Iterator[bytes]:
+    """Samples [start, end) of the session as 16-bit PCM, in pieces."""
+    for piece in pieces(timeline, cue_pcm, start, end):
+        if isinstance(piece, bytes):
+            yield piece
+        else:
+            yield from silence(piece)
 
 
 def silence(samples: int) -> Iterator[bytes]:

@@ -72,8 +72,9 @@ def build_session(
     engine = engine or Pyttsx3Engine()
     speaking = speaking_for(routine, overrides)
     texts = compiler.phrases(routine)  # checks the session's limits before any synthesis
-    phrases = prepare_phrases(texts, speaking, engine, cache or PhraseCache(), progress)
-    chimes = sounds.load_chimes(routine, phrases.sample_rate, speaking.volume)
+    cache = cache or PhraseCache()
+    phrases = prepare_phrases(texts, speaking, engine, cache, progress)
+    chimes = sounds.load_chimes(routine, phrases.sample_rate, speaking.volume, cache)
     info = SpeechInfo(engine.name, phrases.voice, speaking.rate, speaking.volume)
     timeline = compiler.compile_routine(
         routine, _Lengths(phrases, chimes), info, sounds.chime_names(routine)

@@ -1,23 +1,28 @@
 """Chimes: the bundled ones in sounds/, or a routine's own WAV files, ready to join to speech.
 
 Every chime is converted to the session's rate, faded so it cannot click, and set to the
-speech's loudness at the session's volume.
+speech's loudness at the session's volume. That takes pure-Python sample arithmetic, so the
+result is kept in the phrase cache, keyed by the file's contents, the rate and the gain.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from voiceguide import bundled
 from voiceguide.audio import (
+    MAX_SOUND_BYTES,
     AudioFormatError,
     Clip,
+    decode_sound,
     fade,
     loudness_dbfs,
-    read_sound,
     resample,
     scale,
 )
+from voiceguide.cache import FORMAT, PhraseCache
 from voiceguide.errors import Problem, RoutineError, VoiceguideError
 from voiceguide.routine import CHIME_ROLES, Routine
 
@@ -32,16 +37,26 @@ def chime_names(routine: Routine) -> dict[str, str]:
     return names
 
 
-def load_chimes(routine: Routine, sample_rate: int, volume: float) -> dict[str, Clip]:
+def load_chimes(
+    routine: Routine, sample_rate: int, volume: float, cache: PhraseCache | None = None
+) -> dict[str, Clip]:
     """Each role's chime as a clip at `sample_rate`. Raises RoutineError for a bad file."""
     chimes = {}
     for role in CHIME_ROLES:
         choice = next((c for c in routine.chimes if c.role == role), None)
         if choice is None:
-            chimes[role] = _bundled(role, sample_rate, volume)
+            path = bundled.sound_path(role)
+            if path is None:
+                raise VoiceguideError(
+                    f"the bundled chime '{role}' is missing from {bundled.sounds_dir()}"
+                )
+            try:
+                chimes[role] = _prepared(path, sample_rate, volume, False, cache)
+            except AudioFormatError as e:
+                raise VoiceguideError(f"the bundled chime {path} is damaged: {e}") from None
             continue
         try:
-            chimes[role] = _prepared(read_sound(choice.path), sample_rate, volume, own=True)
+            chimes[role] = _prepared(choice.path, sample_rate, volume, True, cache)
         except AudioFormatError as e:
             pos = choice.pos
             message = f"chime '{choice.sound}' cannot be used: {e}"
@@ -49,23 +64,30 @@ def load_chimes(routine: Routine, sample_rate: int, volume: float) -> dict[str, 
     return chimes
 
 
-def _bundled(name: str, sample_rate: int, volume: float) -> Clip:
-    path = bundled.sound_path(name)
-    if path is None:
-        raise VoiceguideError(f"the bundled chime '{name}' is missing from {bundled.sounds_dir()}")
+def _prepared(path: Path, rate: int, volume: float, own: bool, cache: PhraseCache | None) -> Clip:
     try:
-        return _prepared(read_sound(Path(path)), sample_rate, volume, own=False)
-    except AudioFormatError as e:
-        raise VoiceguideError(f"the bundled chime {path} is damaged: {e}") from None
+        if path.stat().st_size > MAX_SOUND_BYTES:
+            raise AudioFormatError(f"it is larger than {MAX_SOUND_BYTES // 1_000_000} MB")
+        data = path.read_bytes()
+    except OSError as e:
+        raise AudioFormatError(e.strerror or str(e)) from None
+    fields = [FORMAT, "chime", hashlib.sha256(data).hexdigest(), rate, round(volume, 3), own]
+    key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+    entry = cache.get(key) if cache else None
+    if entry is not None:
+        return Clip(entry.read(), rate)
+    clip = _converted(decode_sound(data), rate, volume, own)
+    if cache:
+        cache.put(key, clip, voice="")
+    return clip
 
 
-def _prepared(clip: Clip, sample_rate: int, volume: float, own: bool) -> Clip:
+def _converted(clip: Clip, sample_rate: int, volume: float, own: bool) -> Clip:
     if clip.length == 0:
         raise AudioFormatError("it holds no sound")
     if clip.seconds > MAX_CHIME_SECONDS:
-        raise AudioFormatError(
-            f"it lasts {clip.seconds:.0f} s; a chime may last {MAX_CHIME_SECONDS:.0f} s"
-        )
+        limit = f"{MAX_CHIME_SECONDS:.0f} s"
+        raise AudioFormatError(f"it lasts {clip.seconds:.0f} s; a chime may last {limit}")
     clip = resample(clip, sample_rate)
     gain = volume
     if own:

@@ -101,6 +101,7 @@ class Pyttsx3Engine:
         self._errors: list[BaseException] = []
         self._applied: Speaking | None = None
         self._voices: list[Voice] | None = None
+        self._folder: tempfile.TemporaryDirectory | None = None
 
     def __getstate__(self) -> dict:
         return {"name": self.name}
@@ -131,21 +132,21 @@ class Pyttsx3Engine:
     def synthesize(self, text: str, speaking: Speaking) -> Clip:
         engine = self._live()
         self._apply(engine, speaking)
-        with tempfile.TemporaryDirectory(prefix="voiceguide-") as folder:
-            # nsss writes AIFF whatever the name says; read_sound looks at the bytes.
-            path = Path(folder) / "phrase.wav"
-            self._finished.clear()
-            self._errors.clear()
-            engine.save_to_file(text, str(path))
-            engine.runAndWait()
-            if not self._finished.wait(timeout=30 + len(text) / 10):
-                raise SpeechError(f"the speech engine did not finish the phrase '{_brief(text)}'")
-            if self._errors:
-                raise SpeechError(f"the speech engine failed: {self._errors[0]}")
-            try:
-                clip = read_sound(path)
-            except AudioFormatError as e:
-                raise SpeechError(f"the speech engine wrote no usable audio: {e}") from None
+        # nsss writes AIFF whatever the name says; read_sound looks at the bytes.
+        path = Path(self._folder.name) / "phrase.wav"
+        path.unlink(missing_ok=True)
+        self._finished.clear()
+        self._errors.clear()
+        engine.save_to_file(text, str(path))
+        engine.runAndWait()
+        if not self._finished.wait(timeout=30 + len(text) / 10):
+            raise SpeechError(f"the speech engine did not finish the phrase '{_brief(text)}'")
+        if self._errors:
+            raise SpeechError(f"the speech engine failed: {self._errors[0]}")
+        try:
+            clip = read_sound(path)
+        except AudioFormatError as e:
+            raise SpeechError(f"the speech engine wrote no usable audio: {e}") from None
         return fade(Clip(trim_silence(clip.pcm), clip.sample_rate), FADE_SECONDS)
 
     def _apply(self, engine, speaking: Speaking) -> None:
@@ -177,16 +178,25 @@ class Pyttsx3Engine:
         if self.name == "espeak":
             # Its stop() calls espeak_Cancel, which resets rate and volume mid-way through a loop.
             engine.proxy._driver.stop = lambda: None
+        self._folder = tempfile.TemporaryDirectory(prefix="voiceguide-")
         self._engine = engine
         return engine
 
 
 def _pyttsx3_version() -> str:
+    # The dist-info folder's name: importlib.metadata costs more start-up time than the rest of
+    # a warm export's imports.
     try:
-        from importlib.metadata import version
+        import pyttsx3
+    except ImportError:
+        return "missing"
+    for info in Path(pyttsx3.__file__).parent.parent.glob("pyttsx3-*.dist-info"):
+        return info.name.removeprefix("pyttsx3-").removesuffix(".dist-info")
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("pyttsx3")
-    except Exception:
+    except PackageNotFoundError:
         return "unknown"
 
 

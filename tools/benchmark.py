@@ -1,0 +1,210 @@
+"""Performance figures, as ratios measured in one run: python tools/benchmark.py
+
+Uses the voiceguide on this Python's path and espeak-ng. Everything it writes goes to a
+temporary folder (its own phrase cache included), removed at the end.
+"""
+
+from __future__ import annotations
+
+import compileall
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from voiceguide.compiler import phrases  # noqa: E402
+from voiceguide.loader import load_routine  # noqa: E402
+from voiceguide.session import speaking_for  # noqa: E402
+
+VOICEGUIDE = [sys.executable, "-m", "voiceguide"]
+PARTS = ["upper back", "lower back", "left shoulder", "right shoulder", "neck", "mid back"]
+MOVES = ["press firmly", "circle slowly", "lean gently", "breathe into", "roll across"]
+
+
+def sixty_minute_routine(folder: Path, rounds: int = 1) -> Path:
+    """30 steps, each with two distinct instructions (60 in all), a 100 s hold and a pause."""
+    lines = ["title: Benchmark", "steps:"]
+    indent = "  "
+    if rounds > 1:
+        lines += [f"  - repeat: {rounds}", "    steps:"]
+        indent = "      "
+    for i in range(30):
+        part, move = PARTS[i % len(PARTS)], MOVES[i % len(MOVES)]
+        lines += [
+            f"{indent}- say: Step {i + 1}. Find the {part}, and {move} on the tender spot there.",
+            f"{indent}  hold: 100s",
+            f"{indent}  countdown: 3",
+            f"{indent}  halfway: true",
+            f"{indent}- say: Release the {part} slowly, number {i + 1}, and let your breath go.",
+            f"{indent}  pause: 6s",
+        ]
+    path = folder / f"bench-{rounds}.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def timed(command: list[str], env: dict | None = None, expect_ok: bool = True, **kwargs) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=expect_ok, env=env, **kwargs)
+    return time.perf_counter() - start
+
+
+def dd_seconds(path: Path, size: int) -> float:
+    megabytes = -(-size // (1 << 20))
+    seconds = timed(
+        ["dd", "if=/dev/zero", f"of={path}", "bs=1M", f"count={megabytes}"],
+        stderr=subprocess.DEVNULL,
+    )
+    path.unlink()
+    return seconds
+
+
+SERIAL = """
+import sys, time
+from voiceguide.speech import Pyttsx3Engine, Speaking, silence_stdout
+silence_stdout()
+texts = sys.argv[4:]
+engine = Pyttsx3Engine()
+speaking = Speaking(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))
+engine.synthesize("warm up", speaking)  # initialisation is not synthesis
+start = time.perf_counter()
+for text in texts:
+    engine.synthesize(text, speaking)
+sys.stderr.write(repr(time.perf_counter() - start))
+"""
+
+
+def engine_serial_seconds(texts: list[str], speaking) -> float:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SERIAL,
+            speaking.voice,
+            str(speaking.rate),
+            str(speaking.volume),
+            *texts,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(result.stderr)
+
+
+def espeak_loop_seconds(texts: list[str], speaking, folder: Path) -> float:
+    script = folder / "loop.sh"
+    amplitude = round(speaking.volume * 100)
+    body = "\n".join(
+        f"espeak-ng -v {speaking.voice} -s {speaking.rate} -a {amplitude} -w {folder}/p{i}.wav "
+        + _quote(text)
+        for i, text in enumerate(texts)
+    )
+    script.write_text(body + "\n")
+    return timed(["sh", str(script)])
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def peak_memory_mb(command: list[str], env: dict) -> float:
+    code = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run(sys.argv[1:], check=True)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *command], env=env, capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.split()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def median_of(runs: int, measure) -> float:
+    """The median of a few runs, each started with nothing waiting to be written to disk."""
+    times = []
+    for i in range(runs):
+        os.sync()
+        times.append(measure(i))
+    return statistics.median(times)
+
+
+def main() -> None:
+    compileall.compile_dir(ROOT / "voiceguide", quiet=1)  # as an installed package would be
+    runs = 3
+    with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as name:
+        folder = Path(name)
+        routine_path = sixty_minute_routine(folder)
+        routine = load_routine(routine_path)
+        speaking = speaking_for(routine)
+        texts = phrases(routine)
+
+        def export(i: int, cache: str) -> float:
+            out = folder / f"out-{i}.wav"
+            command = [*VOICEGUIDE, "export", str(routine_path), "-o", str(out)]
+            seconds = timed(
+                command, {**os.environ, "VOICEGUIDE_CACHE": cache}, stdout=subprocess.DEVNULL
+            )
+            for sidecar in out.parent.glob(f"out-{i}.*"):
+                sidecar.unlink()
+            return seconds
+
+        cold = median_of(runs, lambda i: export(i, str(folder / f"cold-{i}")))
+        warm_cache = str(folder / "cold-0")
+        warm = median_of(runs, lambda i: export(i, warm_cache))
+        export(0, warm_cache)
+        size = 44 + 2 * round(load_json_duration(folder, routine_path, warm_cache) * 22050)
+        dd = median_of(runs, lambda i: dd_seconds(folder / f"dd-{i}.bin", size))
+        serial = median_of(runs, lambda i: engine_serial_seconds(texts, speaking))
+        loop = median_of(runs, lambda i: espeak_loop_seconds(texts, speaking, folder))
+
+        env = {**os.environ, "VOICEGUIDE_CACHE": warm_cache}
+        two_hours = sixty_minute_routine(folder, rounds=2)
+        big = [*VOICEGUIDE, "export", str(two_hours), "-o", str(folder / "two.wav"), "--force"]
+        peak = peak_memory_mb(big, env)
+        two_hour_bytes = (folder / "two.wav").stat().st_size
+
+        command = shutil.which("voiceguide") or "voiceguide"
+        helps = [timed([command, "--help"], stdout=subprocess.DEVNULL) for _ in range(10)]
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        bad = [
+            timed([*VOICEGUIDE, "check", p.name], env, expect_ok=False, cwd=p.parent, **quiet)
+            for p in sorted((ROOT / "tests" / "routines").glob("bad-*.yaml"))
+        ]
+
+    print(f"60-minute routine: {len(texts)} distinct phrases, {size / 1e6:.1f} MB of WAV;")
+    print(f"each figure the median of {runs} runs, each run after a sync")
+    print(f"cold export                 {cold:7.3f} s")
+    print(f"  floor: engine serial {serial:.3f} s + dd {dd:.3f} s")
+    print(f"  ratio to the floor        {cold / (serial + dd):7.2f}x   (goal: at most 1.2x)")
+    print(f"  espeak-ng loop {loop:.3f} s + dd {dd:.3f} s")
+    print(f"  ratio to the espeak loop  {cold / (loop + dd):7.2f}x   (goal: below 1x)")
+    print(f"warm export                 {warm:7.3f} s")
+    print(f"  ratio to dd               {warm / dd:7.2f}x   (goal: at most 2x)")
+    wav_mb = two_hour_bytes / 1e6
+    print(f"2-hour export peak memory   {peak:7.1f} MB  ({wav_mb:.0f} MB WAV; goal: 100 MB)")
+    help_ms = statistics.median(helps) * 1000
+    print(f"voiceguide --help           {help_ms:7.1f} ms (median of 10; goal: 150 ms)")
+    print(
+        f"bad routines refused        {max(bad) * 1000:7.1f} ms at worst, of {len(bad)} (goal: 1 s)"
+    )
+
+
+def load_json_duration(folder: Path, routine_path: Path, cache: str) -> float:
+    env = {**os.environ, "VOICEGUIDE_CACHE": cache}
+    shown = subprocess.run(
+        [*VOICEGUIDE, "show", str(routine_path), "--json"], env=env, capture_output=True, check=True
+    )
+    return json.loads(shown.stdout)["duration"]
+
+
+if __name__ == "__main__":
+    main()
