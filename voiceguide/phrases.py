@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from voiceguide.cache import Entry, PhraseCache
-from voiceguide.errors import SpeechError
+from voiceguide.errors import OutputError, SpeechError
 from voiceguide.speech import Speaking, SpeechEngine
 from voiceguide.synth_worker import synthesize_batch
 
@@ -29,6 +29,7 @@ PHRASES_PER_TASK = 4
 MAX_WORKERS = 8
 
 Progress = Callable[[int, int], None]
+_RAISED_IN_WORKERS = {error.__name__: error for error in (SpeechError, OutputError)}
 
 
 @dataclass
@@ -148,5 +149,5 @@ def _answer(stream, engine: SpeechEngine) -> list[dict]:
         raise SpeechError(f"the speech engine ({engine.name}) crashed; try again")
     answer = json.loads(line)
     if "error" in answer:
-        raise SpeechError(answer["error"])
+        raise _RAISED_IN_WORKERS.get(answer["type"], SpeechError)(answer["error"])
     return answer["made"]

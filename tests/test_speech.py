@@ -1,0 +1,146 @@
+"""The speech engine and the phrase cache, for real: espeak-ng through pyttsx3."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from audiocheck import espeak
+from conftest import voiceguide
+
+from voiceguide.audio import Clip, fade, loudness_dbfs
+from voiceguide.cache import PhraseCache
+from voiceguide.errors import SpeechError
+from voiceguide.loader import load_routine
+from voiceguide.phrases import prepare_phrases
+from voiceguide.session import build_session
+from voiceguide.speech import FADE_SECONDS, Pyttsx3Engine, Speaking, Voice, find_voice
+
+CALM = Speaking("en-us", 135, 0.9)
+
+FIRST_PHRASE = """
+import sys
+from voiceguide.speech import Pyttsx3Engine, Speaking, silence_stdout
+out = open(sys.argv[2], "wb")
+silence_stdout()
+out.write(Pyttsx3Engine().synthesize(sys.argv[1], Speaking("en-us", 135, 0.9)).pcm)
+"""
+
+
+def test_a_fresh_engines_first_phrase_is_exactly_what_espeak_ng_says(tmp_path: Path):
+    text = "Press firmly on the sore spot."
+    out = tmp_path / "phrase.pcm"
+    subprocess.run([sys.executable, "-c", FIRST_PHRASE, text, str(out)], check=True)
+    reference = fade(Clip(espeak(text), 22050), FADE_SECONDS).pcm
+    assert out.read_bytes() == reference
+
+
+def test_voices_are_found_by_id_last_part_name_or_language():
+    voices = [
+        Voice("gmw/en", "English (Great Britain)", ("en-gb",)),
+        Voice("gmw/en-us", "English (America)", ("en-us",)),
+        Voice("gmw/de", "German", ("de",)),
+    ]
+    assert find_voice("gmw/en-us", voices).id == "gmw/en-us"
+    assert find_voice("EN-US", voices).id == "gmw/en-us"
+    assert find_voice("German", voices).id == "gmw/de"
+    assert find_voice("en-gb", voices).id == "gmw/en"
+    with pytest.raises(SpeechError, match=r"^unknown voice 'en-uss' \(closest: en-us\)$"):
+        find_voice("en-uss", voices)
+    with pytest.raises(SpeechError, match=r"^unknown voice 'klingon' \(see 'voiceguide voices'\)$"):
+        find_voice("klingon", voices)
+
+
+def test_volume_sets_the_speech_level(tmp_path: Path):
+    cache = PhraseCache(tmp_path)
+    text = ["Breathe in slowly, and let your shoulders drop."]
+    full = prepare_phrases(text, CALM, Pyttsx3Engine(), cache)
+    half = prepare_phrases(text, Speaking("en-us", 135, 0.45), Pyttsx3Engine(), cache)
+    difference = loudness_dbfs(half.pcm(text[0]), 22050) - loudness_dbfs(full.pcm(text[0]), 22050)
+    assert difference == pytest.approx(-6.0, abs=0.6)
+
+
+def test_a_warm_cache_synthesizes_nothing(tmp_path: Path):
+    routine = load_routine("back-massage-ball")
+    cold = build_session(routine, cache=PhraseCache(tmp_path))
+    entries = sorted(tmp_path.rglob("*.wav"))
+    stamps = [p.stat().st_mtime_ns for p in entries]
+    warm = build_session(routine, cache=PhraseCache(tmp_path))
+    assert cold.phrases.synthesized == len(cold.phrases.entries) > 10
+    assert warm.phrases.synthesized == 0
+    assert [p.stat().st_mtime_ns for p in sorted(tmp_path.rglob("*.wav"))] == stamps
+    assert warm.timeline == cold.timeline
+
+
+@pytest.mark.parametrize("damage", ["flip a sample", "truncate", "empty"])
+def test_a_damaged_entry_is_detected_and_made_again(tmp_path: Path, damage: str):
+    text = "Slowly release, and rest your hands."
+    cache = PhraseCache(tmp_path)
+    first = prepare_phrases([text], CALM, Pyttsx3Engine(), cache)
+    path = Path(first.entries[text].path)
+    data = bytearray(path.read_bytes())
+    if damage == "flip a sample":
+        data[1000] ^= 0x40
+    elif damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data = bytearray()
+    path.write_bytes(bytes(data))
+    again = prepare_phrases([text], CALM, Pyttsx3Engine(), cache)
+    assert again.synthesized == 1
+    assert (
+        cache.get(PhraseCache.key(Pyttsx3Engine().identity(), "en-us", 135, 0.9, text)) is not None
+    )
+    assert again.length(text) == pytest.approx(first.length(text), abs=2205)
+
+
+def test_an_entry_is_published_once_and_never_replaced_by_a_later_one(tmp_path: Path):
+    cache = PhraseCache(tmp_path)
+    first = cache.put("a" * 64, Clip(b"\1\0" * 100, 22050), "v")
+    second = cache.put("a" * 64, Clip(b"\2\0" * 50, 22050), "v")  # another process, later
+    assert second.length == first.length == 100
+    assert cache.get("a" * 64).read() == b"\1\0" * 100
+    assert [p.name for p in (tmp_path / "aa").iterdir()] == [
+        "a" * 64 + ".wav"
+    ]  # no temporaries left
+
+
+def test_worker_output_never_reaches_stdout(tmp_path: Path):
+    result = voiceguide(
+        "show", "back-foam-roller", "--json", env={"VOICEGUIDE_CACHE": str(tmp_path)}
+    )
+    assert result.returncode == 0
+    assert "Audio saved" not in result.stdout and result.stderr == ""
+    assert json.loads(result.stdout)["title"] == "Upper and mid back with a foam roller"
+
+
+def test_two_exports_of_one_routine_at_once_share_a_cold_cache(tmp_path: Path):
+    env = {**os.environ, "VOICEGUIDE_CACHE": str(tmp_path / "cache")}
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "voiceguide",
+                "export",
+                "back-hands",
+                "-o",
+                str(tmp_path / f"{n}.wav"),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in ("one", "two")
+    ]
+    for run in runs:
+        assert run.wait(timeout=120) == 0, run.stderr.read()
+    assert (tmp_path / "one.wav").read_bytes() == (tmp_path / "two.wav").read_bytes()
+    assert (tmp_path / "one.json").read_text() == (tmp_path / "two.json").read_text()
+    leftovers = [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.suffix != ".wav"]
+    assert leftovers == []
