@@ -22,3 +22,48 @@ class EstimatedLengths:
 
     def chime(self, role: str) -> int:
         return round(self.chimes[role] * self.sample_rate)
+
+
+class FakeClock:
+    """A clock that only moves when the player waits: a two-hour session runs in an instant.
+
+    Commands are scripted at clock times; `wait_until` returns the first one due before its
+    deadline (moving the clock to it), else moves the clock to the deadline.
+    """
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+        self.script: list[tuple[float, str]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def at(self, when: float, command: str) -> None:
+        self.script.append((when, command))
+        self.script.sort()
+
+    def wait_until(self, deadline: float) -> str | None:
+        if self.script and self.script[0][0] <= deadline:
+            when, command = self.script.pop(0)
+            self.now = max(self.now, when)
+            return command
+        if deadline == float("inf"):
+            raise AssertionError("the player would wait for ever")
+        self.now = max(self.now, deadline)
+        return None
+
+
+@dataclass
+class RecordingSink:
+    """Remembers what was played when, and when sound was stopped."""
+
+    clock: FakeClock
+    played: list[tuple[float, bytes]] = field(default_factory=list)
+    stops: list[float] = field(default_factory=list)
+
+    def play(self, pcm: bytes, sample_rate: int) -> None:
+        assert pcm, "never an empty buffer"
+        self.played.append((self.clock(), pcm))
+
+    def stop(self) -> None:
+        self.stops.append(self.clock())

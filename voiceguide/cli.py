@@ -147,6 +147,60 @@ def show(routine, as_json, voice, rate, volume) -> None:
 @cli.command()
 @click.argument("routine", metavar="ROUTINE")
 @click.option(
+    "--start-at",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="STEP",
+    help="Start at this step (its number in 'show').",
+)
+@speech_options
+def play(routine, start_at, voice, rate, volume) -> None:
+    """Play the session live, hands-free (keys, when in reach: space, n, p, q)."""
+    import time
+
+    from voiceguide.audio_out import SimpleaudioSink
+    from voiceguide.console import Controls, PlainDisplay, TerminalDisplay, keyboard
+    from voiceguide.loader import load_routine
+    from voiceguide.player import Player, status_at
+    from voiceguide.session import build_session
+
+    loaded = load_routine(routine)
+    session = build_session(loaded, _overrides(voice, rate, volume))
+    timeline = session.timeline
+    if start_at > len(timeline.steps):
+        message = f"{start_at} is past the last step ({len(timeline.steps)})"
+        raise click.BadParameter(message, param_hint="'--start-at'")
+    sink = SimpleaudioSink(routine)
+    sink.probe(timeline.sample_rate)
+    controls = Controls()
+    display = TerminalDisplay() if sys.stdout.isatty() else PlainDisplay()
+    player = Player(
+        timeline, session.cue_pcm, sink, time.monotonic, controls.wait_until, display, session.speak
+    )
+    try:
+        with keyboard(controls):
+            outcome = player.run(timeline.steps[start_at - 1].start)
+    except KeyboardInterrupt:
+        sink.stop()
+        where = _where(status_at(timeline, player.position()))
+        raise _Failure(f"interrupted {where}", EXIT_INTERRUPTED) from None
+    finally:
+        sink.close()
+    if not outcome.finished:
+        click.echo(f"stopped {_where(status_at(timeline, outcome.position))}")
+
+
+def _where(status) -> str:
+    from voiceguide.durations import format_clock
+
+    at = format_clock(status.position / status.sample_rate)
+    total = format_clock(status.length / status.sample_rate)
+    return f"at step {status.step.index} of {status.steps} ({at} of {total})"
+
+
+@cli.command()
+@click.argument("routine", metavar="ROUTINE")
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -39,10 +39,17 @@ class Session:
     phrases: Phrases
     chimes: dict[str, Clip]
     timeline: Timeline
+    engine: SpeechEngine
+    cache: PhraseCache
 
     def cue_pcm(self, cue: Cue) -> bytes:
         """The samples of a cue: from the phrase cache, or the chime."""
         return self.phrases.pcm(cue.text) if cue.kind == "speech" else self.chimes[cue.role].pcm
+
+    def speak(self, text: str) -> bytes:
+        """Words that are not in the timeline (said on resuming a paused session), in the
+        session's voice; synthesized now unless the cache has them."""
+        return prepare_phrases([text], self.speaking, self.engine, self.cache).pcm(text)
 
 
 @dataclass(frozen=True)
@@ -79,4 +86,4 @@ def build_session(
     timeline = compiler.compile_routine(
         routine, _Lengths(phrases, chimes), info, sounds.chime_names(routine)
     )
-    return Session(routine, speaking, phrases, chimes, timeline)
+    return Session(routine, speaking, phrases, chimes, timeline, engine, cache)

@@ -1,0 +1,89 @@
+"""The sound card, through simpleaudio (imported here only: every other command works on a
+machine with no audio stack).
+
+simpleaudio opens ALSA's 'default' device for each sound, and plays each in its own stream, so
+sounds started at exact times mix. It must never be handed an empty buffer (it crashes on some
+systems), and its `stop` lets what ALSA already holds play out (about 0.2 s through PulseAudio).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import time
+
+from voiceguide.errors import PlaybackError
+
+NO_DEVICE = "no audio output device found ({}); export instead: voiceguide export {}"
+
+
+class SimpleaudioSink:
+    def __init__(self, routine_name: str = "ROUTINE"):
+        try:
+            import simpleaudio
+        except ImportError:
+            raise PlaybackError(
+                "simpleaudio is not installed; install it with 'pip install simpleaudio'"
+            ) from None
+        self._simpleaudio = simpleaudio
+        self._routine = routine_name
+        self._playing: list = []
+        self._started = False
+        _quiet_alsa()
+
+    def play(self, pcm: bytes, sample_rate: int) -> None:
+        if not pcm:
+            return
+        try:
+            handle = self._simpleaudio.play_buffer(pcm, 1, 2, sample_rate)
+        except Exception as e:  # simpleaudio's error type lives in its private C module
+            if not self._started:
+                raise PlaybackError(NO_DEVICE.format(_reason(e), self._routine)) from None
+            raise PlaybackError(f"lost the audio output device ({_reason(e)})") from None
+        self._started = True
+        self._playing = [p for p in self._playing if p.is_playing()] + [handle]
+
+    def probe(self, sample_rate: int) -> None:
+        """Open the device once with a few milliseconds of silence: a missing device is found
+        before the session starts, and the first real cue is not the slow first call."""
+        self.play(bytes(2 * sample_rate // 50), sample_rate)
+
+    def stop(self) -> None:
+        for handle in self._playing:
+            handle.stop()
+
+    def close(self, timeout: float = 3.0) -> None:
+        """Wait for what is playing to end: simpleaudio's playback threads must not outlive
+        the interpreter (that crashes it at exit)."""
+        deadline = time.monotonic() + timeout
+        while any(h.is_playing() for h in self._playing) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._playing = []
+
+
+def _reason(error: Exception) -> str:
+    text = str(error)
+    return (
+        text.split("-- MSG: ", 1)[1].strip() if "-- MSG: " in text else text or type(error).__name__
+    )
+
+
+_silent_handler = None
+
+
+def _quiet_alsa() -> None:
+    """ALSA prints its own error lines to stderr when a device fails; voiceguide says one line
+    of its own instead."""
+    global _silent_handler
+    name = ctypes.util.find_library("asound")
+    if _silent_handler is not None or name is None:
+        return
+    try:
+        asound = ctypes.CDLL(name)
+    except OSError:
+        return
+    handler_type = ctypes.CFUNCTYPE(
+        None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+    )
+    _silent_handler = handler_type(lambda *args: None)
+    asound.snd_lib_error_set_handler(_silent_handler)
