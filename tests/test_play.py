@@ -1,0 +1,247 @@
+"""voiceguide play, for real: into a real-time virtual sound card, recorded, and driven through
+a pseudo-terminal like a person at a keyboard."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import termios
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundcard
+from conftest import voiceguide
+
+SHORT = """\
+title: Short
+steps:
+  - say: Find the spot.
+  - say: Press.
+    hold: 4s
+    countdown: 2
+  - sides: [left, right]
+    steps:
+      - say: The {side} point.
+        hold: 2s
+  - say: Rest.
+"""
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory):
+    missing = soundcard.available()
+    if missing:
+        pytest.skip(missing)
+    card = soundcard.start(tmp_path_factory.mktemp("card"))
+    yield card
+    card.stop()
+
+
+@pytest.fixture(scope="module")
+def short(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("short")
+    (folder / "short.yaml").write_text(SHORT)
+    result = voiceguide("export", folder / "short.yaml", "-o", folder / "short.wav")
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def exported(folder: Path, name: str = "short"):
+    with wave.open(str(folder / f"{name}.wav")) as f:
+        audio = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+    return audio, json.loads((folder / f"{name}.json").read_text())
+
+
+def test_every_cue_is_heard_the_same_audio_on_time(card, short):
+    audio, timeline = exported(short)
+    recorder = soundcard.Recorder(card)
+    launched = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "play", str(short / "short.yaml")],
+        env=card.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    recording = recorder.stop()
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[-1].endswith(" done")
+
+    first_sound = int(np.flatnonzero(recording)[0])
+    onsets = []
+    for cue in timeline["cues"]:
+        start, end = round(cue["start"] * 22050), round(cue["end"] * 22050)
+        expected = first_sound + start - round(timeline["cues"][0]["start"] * 22050)
+        found = soundcard.onset(recording, audio[start:end], expected, window=4410)
+        assert found is not None, f"{cue.get('text') or cue['sound']} was not heard as exported"
+        onsets.append((start, recorder.time_of(found)))
+    (first_start, first_time), errors = onsets[0], []
+    for start, heard in onsets:
+        errors.append(abs((heard - first_time) - (start - first_start) / 22050) * 1000)
+    assert np.median(errors) <= 5 and max(errors) <= 20, errors  # milliseconds
+    assert first_time - launched <= 0.5
+
+
+def test_no_sound_device_is_one_line_that_suggests_export(tmp_path: Path):
+    config = tmp_path / "asound.conf"
+    config.write_text("pcm.!default { type hw card 99 }\n")  # a sound card that is not there
+    env = {
+        "PULSE_SERVER": f"unix:{tmp_path}/no-server",
+        "ALSA_CONFIG_PATH": f"/usr/share/alsa/alsa.conf:{config}",
+    }
+    result = voiceguide("play", "back-hands", env=env)
+    assert result.returncode == 4
+    assert result.stderr.startswith("error: no audio output device found (")
+    assert result.stderr.endswith("); export instead: voiceguide export back-hands\n")
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
+
+
+def test_a_device_lost_mid_session_is_one_clear_line(tmp_path: Path, short):
+    if soundcard.available():
+        pytest.skip(soundcard.available())
+    card = soundcard.start(tmp_path / "lost")
+    try:
+        play = subprocess.Popen(
+            [sys.executable, "-m", "voiceguide", "play", str(short / "short.yaml")],
+            env=card.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2.0)  # into the session
+        os.kill(card.server, signal.SIGKILL)
+        _, stderr = play.communicate(timeout=60)
+    finally:
+        card.stop()
+    assert play.returncode == 4
+    assert stderr.startswith("error: lost the audio output device (") and stderr.count("\n") == 1
+
+
+class Terminal:
+    """voiceguide play on a pseudo-terminal of its own, as its controlling terminal."""
+
+    def __init__(self, args: list[str], env: dict):
+        self.master, self.slave = os.openpty()
+        self.saved = termios.tcgetattr(self.slave)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "voiceguide", "play", *args],
+            stdin=self.slave,
+            stdout=self.slave,
+            stderr=self.slave,
+            env={**env, "TERM": "xterm"},
+            start_new_session=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        )
+        self.screen = b""
+
+    def read_until(self, text: bytes, timeout: float = 30) -> bytes:
+        deadline = time.monotonic() + timeout
+        while text not in self.screen:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared in {self.screen[-400:]!r}")
+            self._read(0.05)
+        return self.screen
+
+    def _read(self, timeout: float) -> None:
+        import select
+
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if ready:
+            try:
+                self.screen += os.read(self.master, 65536)
+            except OSError:
+                time.sleep(timeout)
+
+    def press(self, key: bytes) -> float:
+        os.write(self.master, key)
+        return time.monotonic()
+
+    def finish(self, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            self._read(0.05)
+        self._read(0.2)
+        return self.process.wait(timeout=1)
+
+    def restored(self) -> bool:
+        return termios.tcgetattr(self.slave) == self.saved
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def sound_after(
+    recorder: soundcard.Recorder, recording: np.ndarray, moment: float, within: float
+) -> float:
+    """Seconds from `moment` to the last sound in the `within` seconds that follow it."""
+    start = round((moment - recorder.time_of(0)) * 22050)
+    loud = np.flatnonzero(recording[start : start + round(within * 22050)])
+    return loud[-1] / 22050 if len(loud) else 0.0
+
+
+def test_keys_pause_resume_skip_back_and_quit(card, short):
+    recorder = soundcard.Recorder(card)
+    terminal = Terminal([str(short / "short.yaml")], card.env)
+    try:
+        terminal.read_until(b"Step 1 of 4")
+        terminal.read_until(b"Step 2 of 4")
+        time.sleep(0.3)  # inside "Press."
+        paused_at = terminal.press(b" ")
+        terminal.read_until(b"paused")
+        time.sleep(1.5)  # silence while paused
+        terminal.press(b" ")
+        terminal.read_until(b"playing")
+        terminal.press(b"n")
+        terminal.read_until(b"Step 3 of 4")
+        terminal.press(b"\x1b[C")  # the right arrow: next
+        terminal.read_until(b"Step 4 of 4")
+        time.sleep(2.5)
+        terminal.press(b"p")  # back to the start of step 4
+        time.sleep(0.5)
+        terminal.press(b"q")
+        code = terminal.finish()
+        screen = terminal.screen.decode("utf-8", "replace")
+        recording = recorder.stop()
+        assert code == 0
+        assert "stopped at step 4 of 4" in screen
+        assert terminal.restored()
+        # Paused: the sound stopped (simpleaudio lets ALSA's buffer run out, ~0.2 s) and stayed off.
+        assert sound_after(recorder, recording, paused_at, within=1.4) < 0.5
+    finally:
+        terminal.close()
+
+
+def test_ctrl_c_stops_restores_the_terminal_and_says_where(card, short):
+    terminal = Terminal([str(short / "short.yaml"), "--start-at", "2"], card.env)
+    try:
+        terminal.read_until(b"Step 2 of 4")
+        time.sleep(0.5)
+        terminal.press(b"\x03")
+        code = terminal.finish()
+        screen = terminal.screen.decode("utf-8", "replace")
+        assert code == 130
+        assert "interrupted at step 2 of 4 (" in screen and "Traceback" not in screen
+        assert terminal.restored()
+    finally:
+        terminal.close()
+
+
+def test_start_at_past_the_last_step_is_a_usage_error(card, short):
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "play", str(short / "short.yaml"), "--start-at", "9"],
+        env=card.env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "Invalid value for '--start-at': 9 is past the last step (4)" in result.stderr
