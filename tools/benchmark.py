@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the virtual sound card the tests use
 
 from voiceguide.compiler import phrases  # noqa: E402
 from voiceguide.loader import load_routine  # noqa: E402
@@ -137,6 +138,127 @@ def median_of(runs: int, measure) -> float:
     return statistics.median(times)
 
 
+PLAYED = """\
+title: Timing
+steps:
+  - say: Find the spot, and settle.
+  - repeat: 3
+    steps:
+      - say: Press firmly.
+        hold: 8s
+        countdown: 3
+        halfway: true
+  - sides: [left, right]
+    steps:
+      - say: Now the {side} side.
+        hold: 4s
+        countdown: 2
+"""
+
+
+def play_figures(folder: Path, env: dict) -> list[str]:
+    """Onset errors and first-sound latency of 'voiceguide play', and how long sound goes on
+    after a pause, all on a real-time virtual sound card."""
+    import soundcard
+
+    missing = soundcard.available()
+    if missing:
+        return [f"play: not measured, {missing}"]
+    routine = folder / "timing.yaml"
+    routine.write_text(PLAYED)
+    wav = folder / "timing.wav"
+    subprocess.run(
+        [*VOICEGUIDE, "export", str(routine), "-o", str(wav)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    timeline = json.loads(wav.with_suffix(".json").read_text())
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(wav)) as f:
+        audio = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+    card = soundcard.start(folder / "card")
+    try:
+        errors, latencies = [], []
+        for _ in range(3):
+            recorder = soundcard.Recorder(card)
+            launched = time.monotonic()
+            command = [*VOICEGUIDE, "play", str(routine)]
+            subprocess.run(command, env={**card.env, **env}, check=True, capture_output=True)
+            recording = recorder.stop()
+            first = int(np.flatnonzero(recording)[0])
+            heard = []
+            for cue in timeline["cues"]:
+                start, end = round(cue["start"] * 22050), round(cue["end"] * 22050)
+                near = first + start - round(timeline["cues"][0]["start"] * 22050)
+                found = soundcard.onset(recording, audio[start:end], near, 4410)
+                heard.append((start, None if found is None else recorder.time_of(found)))
+            start0, time0 = heard[0]
+            errors += [
+                abs((t - time0) - (s - start0) / 22050) * 1000 for s, t in heard if t is not None
+            ]
+            latencies.append(time0 - launched)
+            missed = sum(1 for _, t in heard if t is None)
+        tails = pause_tails(card, env)
+    finally:
+        card.stop()
+    return [
+        f"play: {len(errors)} onsets over 3 runs, error from schedule, relative to the first cue:",
+        f"  median {np.median(errors):6.2f} ms, worst {max(errors):6.2f} ms   (goal: 5 ms, 20 ms)"
+        + (f"; {missed} cues not heard exactly" if missed else ""),
+        f"  first sound after launch: median {statistics.median(latencies) * 1000:.0f} ms, "
+        f"worst {max(latencies) * 1000:.0f} ms   (goal: 500 ms)",
+        f"  sound after a pause: median {statistics.median(tails) * 1000:.0f} ms, "
+        f"worst {max(tails) * 1000:.0f} ms   (goal: 100 ms)",
+    ]
+
+
+PAUSING = """
+import sys, threading, time
+from voiceguide.audio_out import SimpleaudioSink
+from voiceguide.console import Controls
+from voiceguide.loader import load_routine
+from voiceguide.player import PAUSE, QUIT, Player
+from voiceguide.session import build_session
+session = build_session(load_routine("back-hands"))
+sink, controls = SimpleaudioSink(), Controls()
+sink.probe(22050)
+player = Player(session.timeline, session.cue_pcm, sink, time.monotonic, controls.wait_until)
+first = session.timeline.cues[0]  # a long first sentence
+at = time.monotonic() + 0.15 + float(sys.argv[1])  # well inside it
+threading.Timer(at - time.monotonic(), controls.put, [PAUSE]).start()
+threading.Timer(at - time.monotonic() + 1.0, controls.put, [QUIT]).start()
+player.run()
+sink.close()
+print(at)
+"""
+
+
+def pause_tails(card, env: dict) -> list[float]:
+    import numpy as np
+    import soundcard
+
+    tails = []
+    for offset in (1.0, 1.37, 1.73, 2.11, 2.49):
+        recorder = soundcard.Recorder(card)
+        done = subprocess.run(
+            [sys.executable, "-c", PAUSING, str(offset)],
+            env={**card.env, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        recording = recorder.stop()
+        paused = float(done.stdout.split()[-1])
+        start = round((paused - recorder.time_of(0)) * 22050)
+        loud = np.flatnonzero(recording[start : start + 22050])
+        tails.append(loud[-1] / 22050 if len(loud) else 0.0)
+    return tails
+
+
 def main() -> None:
     compileall.compile_dir(ROOT / "voiceguide", quiet=1)  # as an installed package would be
     runs = 3
@@ -179,6 +301,7 @@ def main() -> None:
             timed([*VOICEGUIDE, "check", p.name], env, expect_ok=False, cwd=p.parent, **quiet)
             for p in sorted((ROOT / "tests" / "routines").glob("bad-*.yaml"))
         ]
+        played = play_figures(folder, env)
 
     print(f"60-minute routine: {len(texts)} distinct phrases, {size / 1e6:.1f} MB of WAV;")
     print(f"each figure the median of {runs} runs, each run after a sync")
@@ -196,6 +319,7 @@ def main() -> None:
     print(
         f"bad routines refused        {max(bad) * 1000:7.1f} ms at worst, of {len(bad)} (goal: 1 s)"
     )
+    print("\n".join(played))
 
 
 def load_json_duration(folder: Path, routine_path: Path, cache: str) -> float:

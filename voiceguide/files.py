@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -21,7 +20,7 @@ class AtomicFiles:
     @contextlib.contextmanager
     def open(self, final: Path) -> Iterator[IO[bytes]]:
         self.current = final
-        temporary = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
+        temporary = final.with_name(f".{final.name}.{os.urandom(4).hex()}.part")
         # os.open with 0o666 lets the umask decide permissions, as for any new file.
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self.pending.append((temporary, final))

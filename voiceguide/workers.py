@@ -1,0 +1,144 @@
+"""Speech workers: fresh interpreters that each own one engine and synthesize into the cache.
+
+The real engine never runs in the calling process. A worker is `python -m voiceguide.workers`,
+spawned, never forked (forking after pyttsx3 initialises hangs); it ignores Ctrl-C (the caller
+handles it) and sends its stdout nowhere. Separate processes synthesize safely in parallel;
+threads would not.
+
+The protocol is JSON lines: the first line on the worker's stdin carries the engine (pickled,
+base64); each further line is a batch of phrases, answered by one line. The answers go to a
+duplicate of the original stdout, because stdout itself is sent to nowhere: pyttsx3's espeak
+driver prints "Audio saved to ..." there from espeak's thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pickle
+import selectors
+import signal
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from voiceguide.cache import PhraseCache
+from voiceguide.errors import OutputError, SpeechError, VoiceguideError
+from voiceguide.speech import Speaking, SpeechEngine, find_voice, silence_stdout
+
+PHRASES_PER_TASK = 4
+MAX_WORKERS = 8
+_RAISED_IN_WORKERS = {error.__name__: error for error in (SpeechError, OutputError)}
+
+# -- the worker's side
+
+
+def serve(requests, answers) -> None:
+    engine = pickle.loads(base64.b64decode(json.loads(requests.readline())["engine"]))
+    for line in requests:
+        batch = json.loads(line)
+        try:
+            made = synthesize_batch(
+                engine, Speaking(**batch["speaking"]), Path(batch["cache"]), batch["items"]
+            )
+            answer = {"made": made}
+        except VoiceguideError as e:
+            answer = {"error": str(e), "type": type(e).__name__}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
+def synthesize_batch(engine, speaking: Speaking, cache_root: Path, items: list) -> list[dict]:
+    """Synthesize what the cache lacks; describe each entry, for the caller to rebuild."""
+    cache = PhraseCache(cache_root)
+    voice = find_voice(speaking.voice, engine.voices()).id
+    made = []
+    for text, key in items:
+        # Another process sharing the cache may have made it since the caller looked.
+        entry = cache.get(key) or cache.put(key, engine.synthesize(text, speaking), voice)
+        made.append({"text": text, **entry.describe()})
+    return made
+
+
+# -- the caller's side
+
+
+def worker_count(missing: int) -> int:
+    """Processes worth starting for this many phrases: each costs an interpreter's start-up."""
+    tasks = -(-missing // PHRASES_PER_TASK)
+    return max(1, min(MAX_WORKERS, (os.cpu_count() or 1) + 1, (tasks + 1) // 2))
+
+
+def synthesize_in_workers(
+    engine: SpeechEngine, speaking: Speaking, cache_root: Path, missing: list, progress
+) -> list[dict]:
+    tasks = [missing[i : i + PHRASES_PER_TASK] for i in range(0, len(missing), PHRASES_PER_TASK)]
+    hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
+    batch = {"speaking": asdict(speaking), "cache": str(cache_root)}
+    workers = [_start_worker(hello) for _ in range(worker_count(len(missing)))]
+    made: list[dict] = []
+    try:
+        with selectors.DefaultSelector() as selector:
+            for worker in workers:
+                _give(worker, tasks, batch, selector)
+            while selector.get_map():
+                for key, _ in selector.select():
+                    answer = _answer(key.fileobj, engine)
+                    made += answer
+                    if progress:
+                        progress(len(made), len(missing))
+                    _give(key.data, tasks, batch, selector, key.fileobj)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
+    return made
+
+
+def _start_worker(hello: str) -> subprocess.Popen:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide.workers"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+    )
+    worker.stdin.write(hello)
+    return worker
+
+
+def _give(worker, tasks: list, batch: dict, selector, registered=None) -> None:
+    """The worker's next task, or the end of its input when none is left."""
+    if registered is not None:
+        selector.unregister(registered)
+    if not tasks:
+        worker.stdin.close()
+        return
+    worker.stdin.write(json.dumps({**batch, "items": tasks.pop(0)}) + "\n")
+    worker.stdin.flush()
+    selector.register(worker.stdout, selectors.EVENT_READ, worker)
+
+
+def _answer(stream, engine: SpeechEngine) -> list[dict]:
+    line = stream.readline()
+    if not line:
+        raise SpeechError(f"the speech engine ({engine.name}) crashed; try again")
+    answer = json.loads(line)
+    if "error" in answer:
+        raise _RAISED_IN_WORKERS.get(answer["type"], SpeechError)(answer["error"])
+    return answer["made"]
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    silence_stdout()
+    serve(sys.stdin, answers)
+
+
+if __name__ == "__main__":
+    main()
