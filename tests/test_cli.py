@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from itertools import pairwise
 
 import pytest
@@ -158,3 +160,35 @@ def test_every_command_and_option_is_in_the_readme(command):
         for option in param.opts:
             if option.startswith("--") and option != "--help":
                 assert option in readme, f"{command} {option} is not documented"
+
+
+WITHOUT_AUDIO = """
+import sys
+sys.modules["simpleaudio"] = None  # as on a machine with no audio stack: importing it fails
+from voiceguide.cli import main
+sys.argv = ["voiceguide", *sys.argv[1:]]
+main()
+"""
+
+
+def test_only_play_needs_the_audio_stack(tmp_path):
+    def run_without_audio(*args):
+        command = [sys.executable, "-c", WITHOUT_AUDIO, *map(str, args)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    for args in (
+        ["list"],
+        ["check", "back-hands"],
+        ["show", "back-hands", "--json"],
+        ["export", "back-hands", "-o", tmp_path / "hands.wav"],
+        ["voices", "--lang", "en"],
+        ["new", tmp_path / "new.yaml"],
+    ):
+        result = run_without_audio(*args)
+        assert (result.returncode, result.stderr) == (0, ""), args
+    played = run_without_audio("play", "back-hands")
+    assert played.returncode == 4
+    assert (
+        played.stderr
+        == "error: simpleaudio is not installed; install it with 'pip install simpleaudio'\n"
+    )

@@ -38,7 +38,7 @@ def test_a_command_ends_a_wait_early():
     threading.Timer(0.05, controls.put, [PAUSE]).start()
     started = time.monotonic()
     assert controls.wait_until(started + 30) == PAUSE
-    assert time.monotonic() - started < 29
+    assert time.monotonic() - started < 1
 
 
 def timeline(tmp_path: Path):

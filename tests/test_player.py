@@ -8,6 +8,7 @@ import pytest
 from fakes import EstimatedLengths, FakeClock, RecordingSink
 
 from voiceguide.compiler import compile_routine
+from voiceguide.errors import SpeechError
 from voiceguide.loader import load_routine
 from voiceguide.player import (
     BACK,
@@ -169,14 +170,60 @@ def test_back_at_a_steps_very_start_goes_to_the_step_before(tmp_path):
     assert sink.played[-1][1] == pcm_of(timeline.cues[0])  # the first step, from its start
 
 
-def test_next_on_the_last_step_goes_to_the_closing_chime(tmp_path):
+def test_next_on_the_last_step_goes_to_the_closing_chime_and_then_to_the_end(tmp_path):
     timeline, clock, sink, player, _, _ = make(tmp_path)
-    last = timeline.steps[-1]
+    last, closing = timeline.steps[-1], timeline.cues[-1]
     origin = clock() + LEAD_IN
-    clock.at(origin + last.start / RATE + 0.2, NEXT)
+    pressed = origin + last.start / RATE + 0.2  # just into "Well done."
+    clock.at(pressed, NEXT)
+    clock.at(pressed + LEAD_IN + 0.5, NEXT)  # during the closing chime: the end
     outcome = player.run()
     assert outcome.finished
-    assert sink.played[-1][1] == pcm_of(timeline.cues[-1])
+    assert sink.played[-2:] == [
+        (origin + last.start / RATE, pcm_of(timeline.cues[-2])),
+        (pressed + LEAD_IN, pcm_of(closing)),
+    ]
+    assert clock() == pytest.approx(pressed + 2 * LEAD_IN + 0.5)  # at once, no second chime
+
+
+def test_keys_during_a_restart_count_from_where_it_restarts(tmp_path):
+    timeline, clock, _, player, _, _ = make(tmp_path)
+    origin = clock() + LEAD_IN
+    clock.at(origin + 1, NEXT)
+    clock.at(origin + 1 + LEAD_IN / 2, NEXT)  # again, before the second step has begun
+    clock.at(origin + 1 + LEAD_IN, QUIT)  # still in the lead-in of the third step
+    outcome = player.run()
+    assert outcome.position == timeline.steps[2].start
+
+
+def test_pausing_again_during_the_resuming_words_does_not_move_the_hold(tmp_path):
+    timeline, clock, _, player, said, _ = make(tmp_path)
+    hold = timeline.holds[0]
+    origin = clock() + LEAD_IN
+    paused = origin + (hold.start + 12 * RATE) / RATE
+    clock.at(paused, PAUSE)
+    for n in (1, 2):  # resume, and pause again while the words are said
+        clock.at(paused + 5 * n, PAUSE)
+        clock.at(paused + 5 * n + 0.3, PAUSE)
+    clock.at(paused + 15, PAUSE)
+    player.run()
+    assert said == ["Resuming. Press firmly on the spot. Hold, eighteen seconds left."] * 3
+
+
+def test_the_session_goes_on_when_the_resuming_words_cannot_be_made(tmp_path):
+    timeline = timeline_of(tmp_path)
+    clock = FakeClock()
+    sink = RecordingSink(clock)
+
+    def broken(words: str) -> bytes:
+        raise SpeechError("the speech engine crashed; try again")
+
+    player = Player(timeline, pcm_of, sink, clock, clock.wait_until, say_now=broken)
+    origin = clock() + LEAD_IN
+    clock.at(origin + 1, PAUSE)
+    clock.at(origin + 2, PAUSE)
+    assert player.run().finished
+    assert sink.played[1] == (origin + 2 + LEAD_IN, pcm_of(timeline.cues[0]))  # said again
 
 
 def test_quit_says_where_it_stopped_paused_or_not(tmp_path):

@@ -11,10 +11,11 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from voiceguide import wording
+from voiceguide.errors import VoiceguideError
 from voiceguide.timeline import Context, Cue, Hold, StepSpan, Timeline
 
 PAUSE, NEXT, BACK, QUIT = "pause", "next", "back", "quit"
@@ -64,7 +65,7 @@ class Status:
 def status_at(timeline: Timeline, position: int, paused: bool = False) -> Status:
     position = min(max(position, 0), timeline.length)
     step = timeline.step_at(position)
-    hold = next((h for h in timeline.holds if h.start <= position < h.end), None)
+    hold = timeline.hold_at(position)
     said = (
         c
         for c in timeline.cues
@@ -101,7 +102,6 @@ class Outcome:
 
     finished: bool
     position: int
-    played: list[tuple[float, Cue]] = field(default_factory=list)  # (clock time, cue) per start
 
 
 class Player:
@@ -125,54 +125,58 @@ class Player:
         self.rate = timeline.sample_rate
         self.starts = [cue.start for cue in timeline.cues]
         self.prepared: dict[int, bytes] = {}
-        self.origin = 0.0
-        self._paused_at: int | None = None
+        self.origin = 0.0  # the clock time of the session's sample 0
+        self.floor = 0  # where the session (re)started: not before, whatever the clock says
+        self.next_cue = 0
+        self.paused_at: int | None = None
 
     # -- the clock and the session's position
 
     def _time_of(self, sample: int) -> float:
         return self.origin + sample / self.rate
 
-    def _position(self) -> int:
-        return round((self.clock() - self.origin) * self.rate)
+    def position(self) -> int:
+        """Where the session is now, in samples: paused, (re)starting, or playing."""
+        if self.paused_at is not None:
+            return self.paused_at
+        here = round((self.clock() - self.origin) * self.rate)
+        return max(self.floor, min(here, self.timeline.length))
 
-    def _start_from(self, sample: int, delay: float = LEAD_IN) -> None:
+    def _go_on_from(self, sample: int, delay: float = LEAD_IN) -> None:
         """Continue the session at `sample`, `delay` seconds from now."""
         self.origin = self.clock() + delay - sample / self.rate
+        self.floor = sample
         self.next_cue = bisect.bisect_left(self.starts, sample)
+        self.prepared.clear()
+        self._prepare()
 
     # -- running
 
     def run(self, start: int = 0) -> Outcome:
         """Play from sample `start` until the session ends or a 'quit' command."""
-        self.outcome = Outcome(False, start)
-        self._start_from(start)
-        self._prepare()
+        self._go_on_from(start)
         next_status = self.clock()
+        cues = self.timeline.cues
         while True:
-            cues = self.timeline.cues
             due = self._time_of(cues[self.next_cue].start) if self.next_cue < len(cues) else None
             end = self._time_of(self.timeline.length)
             command = self.wait_until(min(t for t in (due, end, next_status) if t is not None))
             if command is not None:
                 stopped = self._obey(command)
                 if stopped is not None:
-                    self.outcome.position = stopped
-                    return self.outcome
+                    return Outcome(False, stopped)
                 next_status = self.clock()
                 continue
             now = self.clock()
             if due is not None and now >= due:
                 self.sink.play(self._pcm(self.next_cue), self.rate)
-                self.outcome.played.append((now, cues[self.next_cue]))
                 self.next_cue += 1
                 self._prepare()
             elif now >= end:
                 self.on_status(status_at(self.timeline, self.timeline.length))
-                self.outcome.finished, self.outcome.position = True, self.timeline.length
-                return self.outcome
+                return Outcome(True, self.timeline.length)
             if now >= next_status:
-                self.on_status(status_at(self.timeline, self._position()))
+                self.on_status(status_at(self.timeline, self.position()))
                 next_status = now + STATUS_EVERY
 
     def _pcm(self, index: int) -> bytes:
@@ -185,24 +189,21 @@ class Player:
             if index not in self.prepared:
                 self.prepared[index] = self.cue_pcm(self.timeline.cues[index])
 
-    def _here(self) -> int:
-        return max(0, min(self._position(), self.timeline.length))
-
-    def position(self) -> int:
-        """Where the session is now (paused or not), in samples."""
-        return self._paused_at if self._paused_at is not None else self._here()
-
     # -- commands: each returns the position where the session stopped, or None to go on
 
     def _obey(self, command: str) -> int | None:
         if command == QUIT:
             self.sink.stop()
-            return self._here()
+            return self.position()
         if command == PAUSE:
-            return self._pause()
-        if command in (NEXT, BACK):
             self.sink.stop()
-            self._go_on_from(self._skip(command, self._here()), LEAD_IN)
+            self.paused_at = self.position()
+            if self._wait_paused() == QUIT:
+                return self.paused_at
+            self._resume()
+        elif command in (NEXT, BACK):
+            self.sink.stop()
+            self._go_on_from(self._skip(command, self.position()))
         return None
 
     def _skip(self, command: str, position: int) -> int:
@@ -210,46 +211,46 @@ class Player:
         if command == NEXT:
             if step.index < len(self.timeline.steps):
                 return step.end
-            return self.timeline.cues[-1].start  # the last step: on to the closing chime
+            closing = self.timeline.cues[-1].start if self.timeline.cues else self.timeline.length
+            return closing if position < closing else self.timeline.length
         if position - step.start < BACK_TWICE * self.rate and step.index > 1:
             return self.timeline.steps[step.index - 2].start
         return step.start
 
-    def _pause(self) -> int | None:
-        self.sink.stop()
-        self._paused_at = self._here()
+    def _wait_paused(self) -> str:
+        """Wait for resume or quit; a skip while paused moves where the session will go on."""
         while True:
-            self.on_status(status_at(self.timeline, self._paused_at, paused=True))
+            self.on_status(status_at(self.timeline, self.paused_at, paused=True))
             command = self.wait_until(math.inf)
-            if command == QUIT:
-                return self._paused_at
             if command in (NEXT, BACK):
-                self._paused_at = self._skip(command, self._paused_at)
-            elif command == PAUSE:
-                break
-        position, self._paused_at = self._paused_at, None
-        position = self._resume_point(position)
+                self.paused_at = self._skip(command, self.paused_at)
+            elif command in (PAUSE, QUIT):
+                return command
+
+    def _resume(self) -> None:
+        position = self._resume_point(self.paused_at)
         delay = LEAD_IN
-        if self.say_now is not None and position < self.timeline.length:
-            words = self.say_now(reorientation(status_at(self.timeline, position)))
-            if words:
-                self.sink.play(words, self.rate)
-                delay = len(words) / 2 / self.rate + RESUME_GAP
+        words = self._reorienting_words(position)
+        if words:
+            self.sink.play(words, self.rate)
+            delay = len(words) / 2 / self.rate + RESUME_GAP
         self._go_on_from(position, delay)
-        return None
+        self.paused_at = None
+
+    def _reorienting_words(self, position: int) -> bytes:
+        if self.say_now is None or position >= self.timeline.length:
+            return b""
+        try:
+            return self.say_now(reorientation(status_at(self.timeline, position)))
+        except VoiceguideError:
+            return b""  # the session goes on without them rather than end
 
     def _resume_point(self, position: int) -> int:
         """Where to go on from: an interrupted instruction is said again from its start; a
         hold goes on with exactly the time it had left."""
         index = bisect.bisect_right(self.starts, position) - 1
-        if index >= 0:
+        if index >= 0 and self.timeline.hold_at(position) is None:
             cue = self.timeline.cues[index]
-            in_hold = any(h.start <= position < h.end for h in self.timeline.holds)
-            if cue.start <= position < cue.end and cue.role in INSTRUCTION_ROLES and not in_hold:
+            if cue.start <= position < cue.end and cue.role in INSTRUCTION_ROLES:
                 return cue.start
         return position
-
-    def _go_on_from(self, position: int, delay: float) -> None:
-        self._start_from(position, delay)
-        self.prepared.clear()
-        self._prepare()

@@ -92,6 +92,9 @@ class Timeline:
         """Seconds for a sample count, rounded so that round(s * rate) gives the count back."""
         return round(samples / self.sample_rate, 6)
 
+    def hold_at(self, sample: int) -> Hold | None:
+        return next((h for h in self.holds if h.start <= sample < h.end), None)
+
     def step_at(self, sample: int) -> StepSpan:
         for step in self.steps:
             if sample < step.end:
