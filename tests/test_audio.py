@@ -179,3 +179,36 @@ def test_levels_of_a_known_sine():
     assert loudness_dbfs(half.pcm, 22050) == pytest.approx(-6.02 - 3.01, abs=0.05)
     padded = Clip(half.pcm + bytes(22050 * 2 * 3), 22050)  # silence does not lower the loudness
     assert loudness_dbfs(padded.pcm, 22050) == pytest.approx(-9.03, abs=0.05)
+
+
+SHORT_COMM = (
+    b"AIFFCOMM" + struct.pack(">I", 4) + b"\0\1\0\0"  # 4 bytes where 18 belong
+    + b"SSND" + struct.pack(">I", 8) + bytes(8)
+)  # fmt: skip
+HUGE_RATE = (
+    b"AIFFCOMM"
+    + struct.pack(">I", 18)
+    + struct.pack(">hIh", 1, 3, 16)
+    + b"\x7f\xff"  # the largest exponent: a rate beyond any float
+    + b"\xff" * 8
+    + b"SSND"
+    + struct.pack(">I", 8)
+    + bytes(8)
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"FORM" + struct.pack(">I", len(SHORT_COMM)) + SHORT_COMM, "a damaged AIFF file"),
+        (b"FORM" + struct.pack(">I", len(HUGE_RATE)) + HUGE_RATE, "a damaged AIFF file"),
+        (
+            b"RIFF" + u32(20) + b"WAVEfmt " + u32(2) + b"\1\0" + b"data" + u32(0),
+            "a WAV file with a short 'fmt '",
+        ),
+    ],
+)
+def test_a_damaged_file_is_an_error_not_a_crash(data, message):
+    with pytest.raises(AudioFormatError) as caught:
+        decode_sound(data)
+    assert str(caught.value).startswith(message)

@@ -20,7 +20,7 @@ MEMORY_LIMIT = 1 << 30  # bytes of address space: a runaway parser would hit it
 
 
 def expected_line(path: Path) -> str:
-    first = path.read_bytes().split(b"\n", 1)[0].decode("ascii")
+    first = path.read_bytes().split(b"\n", 1)[0].decode("utf-8")
     assert first.startswith("# error: "), f"{path.name} must start with '# error: '"
     return first.removeprefix("# error: ")
 
@@ -168,3 +168,30 @@ def test_a_file_with_several_problems_gets_one_line_each(tmp_path: Path):
         "two.yaml:5:13: repeat: 0 is out of range (1 to 100)",
         "two.yaml:6:12: steps is empty; give at least one step",
     ]
+
+
+def test_a_name_too_long_for_the_file_system(tmp_path: Path):
+    result = check("x" * 300, cwd=tmp_path)
+    assert result.stderr == f"{'x' * 57}...: cannot be read: File name too long\n"
+    assert result.returncode == 1
+
+
+def test_includes_nested_too_deeply(tmp_path: Path):
+    for n in range(15):
+        (tmp_path / f"r{n}.yaml").write_text(f"title: R{n}\nsteps:\n  - include: r{n + 1}\n")
+    (tmp_path / "r15.yaml").write_text("title: Last\nsteps:\n  - say: hi\n")
+    result = check("r0.yaml", cwd=tmp_path)
+    # r0's steps are level 1; the include in r9 would make r10's steps level 11.
+    assert result.stderr == "r9.yaml:3:14: steps are nested too deeply (more than 10 levels)\n"
+    assert result.returncode == 1
+
+
+def test_includes_that_fan_out_are_read_once_and_refused_by_the_limit(tmp_path: Path):
+    (tmp_path / "leaf.yaml").write_text("title: Leaf\nsteps:\n" + "  - say: hi\n" * 40)
+    for upper, lower in (("middle", "leaf"), ("upper", "middle"), ("top", "upper")):
+        (tmp_path / f"{upper}.yaml").write_text(
+            f"title: {upper}\nsteps:\n" + f"  - include: {lower}\n" * 40
+        )
+    result = check("top.yaml", cwd=tmp_path)  # 40 x 40 x 40 x 40 steps of at least a second
+    assert result.stderr.startswith("top.yaml:3:5: the session would last more than 12 h")
+    assert result.returncode == 1

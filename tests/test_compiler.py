@@ -186,7 +186,7 @@ def test_phrases_lists_each_text_once_in_order_of_use(tmp_path):
         "title: t\nsteps:\n  - repeat: 2\n    steps:\n      - say: Press.\n        hold: 10s\n"
         "        countdown: 2\n        halfway: true\n"
     )
-    assert compiler.phrases(load_routine(path)) == [
+    assert compiler.phrases(compiler.expand(load_routine(path))) == [
         "Round one of two.",
         "Press.",
         "Halfway.",

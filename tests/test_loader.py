@@ -139,3 +139,34 @@ def test_problems_in_an_included_file_name_that_file(tmp_path):
     (problem,) = caught.value.problems
     assert Path(problem.path).name == "broken.yaml"
     assert (problem.line, problem.column) == (4, 5)
+
+
+def test_a_folder_named_like_a_bundled_routine_does_not_hide_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("back-full").mkdir()  # where its tracks were exported, say
+    assert load_routine("back-full").title == "Full back session"
+
+
+def test_a_sides_steps_own_title_may_name_the_side(tmp_path):
+    from fakes import EstimatedLengths
+
+    from voiceguide.compiler import compile_routine
+    from voiceguide.timeline import SpeechInfo
+
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "title: t\nsteps:\n  - sides: [left, right]\n    title: The {side} hand\n"
+        "    steps:\n      - say: Press.\n"
+    )
+    timeline = compile_routine(load_routine(path), EstimatedLengths(), SpeechInfo("f", "v", 150, 1))
+    assert timeline.steps[0].title == "The left and right hand"
+
+
+def test_problems_are_listed_in_the_order_of_the_file(tmp_path):
+    path = tmp_path / "typos.yaml"
+    path.write_text(
+        "title: t\nsteps:\n  - say: a\n    hodl: 3\n    halfway: true\n    countdwn: 2\n"
+    )
+    with pytest.raises(RoutineError) as caught:
+        load_routine(path)
+    assert [(p.line, p.column) for p in caught.value.problems] == [(4, 5), (5, 5), (6, 5)]

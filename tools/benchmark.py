@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the virtual sound card the tests use
 
-from voiceguide.compiler import phrases  # noqa: E402
+from voiceguide.compiler import expand, phrases  # noqa: E402
 from voiceguide.loader import load_routine  # noqa: E402
 from voiceguide.session import speaking_for  # noqa: E402
 
@@ -267,7 +267,7 @@ def main() -> None:
         routine_path = sixty_minute_routine(folder)
         routine = load_routine(routine_path)
         speaking = speaking_for(routine)
-        texts = phrases(routine)
+        texts = phrases(expand(routine))
 
         def export(i: int, cache: str) -> float:
             out = folder / f"out-{i}.wav"

@@ -70,10 +70,17 @@ def read_sound(path: Path) -> Clip:
 def decode_sound(data: bytes) -> Clip:
     """WAV or AIFF bytes as a mono 16-bit clip at their own rate."""
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return _read_wav(data)
-    if data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):
-        return _read_aiff(data)
-    raise AudioFormatError("not a WAV or AIFF file")
+        kind, read = "WAV", _read_wav
+    elif data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):
+        kind, read = "AIFF", _read_aiff
+    else:
+        raise AudioFormatError("not a WAV or AIFF file")
+    try:
+        return read(data)
+    except AudioFormatError:
+        raise
+    except (struct.error, OverflowError, ValueError):  # sizes and fields that do not add up
+        raise AudioFormatError(f"a damaged {kind} file") from None
 
 
 def _chunks(data: bytes, start: int, big_endian: bool) -> dict[bytes, bytes]:

@@ -23,12 +23,21 @@ from typing import Protocol
 from voiceguide import wording
 from voiceguide.durations import format_short
 from voiceguide.errors import Problem, RoutineError
-from voiceguide.routine import Action, Include, Position, Repeat, Routine, Sides, Step
+from voiceguide.routine import (
+    CHIME_ROLES,
+    MAX_SESSION_SECONDS,
+    Action,
+    Include,
+    Position,
+    Repeat,
+    Routine,
+    Sides,
+    Step,
+)
 from voiceguide.timeline import Context, Cue, Hold, SpeechInfo, StepSpan, Timeline
 
 BREATH = 1.0  # seconds of silence that end a step without a pause
 LEAD = 0.5  # seconds between words and the chime that starts their hold
-MAX_SESSION = 12 * 3600
 MAX_PARTS = 200_000
 
 
@@ -71,33 +80,43 @@ Part = Speak | Silence | HoldFor
 class ScriptStep:
     index: int
     title: str
+    pos: Position
     parts: tuple[Part, ...]
 
 
-def expand(routine: Routine) -> list[ScriptStep]:
-    """The routine as a flat script, one entry a top-level step. Check limits first."""
+@dataclass(frozen=True)
+class Script:
+    title: str
+    steps: tuple[ScriptStep, ...]
+
+
+def expand(routine: Routine) -> Script:
+    """The routine as a flat script, one entry a top-level step. Checks the limits first."""
     check_limits(routine)
-    return [
-        ScriptStep(i, step_title(step), tuple(_expand(step, Context())))
+    steps = (
+        ScriptStep(i, step_title(step), step.pos, tuple(_expand(step, Context())))
         for i, step in enumerate(routine.steps, 1)
-    ]
+    )
+    return Script(routine.title, tuple(steps))
 
 
-def phrases(routine: Routine) -> list[str]:
+def phrases(script: Script) -> list[str]:
     """Every distinct text the session speaks, in order of first use."""
     texts: dict[str, None] = {}
-    for step in expand(routine):
+    for step in script.steps:
         for part in step.parts:
             if isinstance(part, Speak):
                 texts[part.text] = None
             elif isinstance(part, HoldFor):
-                texts.update(dict.fromkeys(_hold_texts(part.action)))
+                texts.update((text, None) for _, text, _ in _hold_calls(part.action, 0, 0))
     return list(texts)
 
 
-def _hold_texts(action: Action) -> list[str]:
-    texts = [wording.HALFWAY] if action.halfway else []
-    return texts + [wording.countdown_number(k) for k in range(action.countdown, 0, -1)]
+def _hold_calls(action: Action, length: int, second: int) -> list[tuple[int, str, str]]:
+    """What is said inside a hold of `length` samples: (offset from its start, text, role)."""
+    calls = [(length // 2, wording.HALFWAY, "halfway")] if action.halfway else []
+    countdown = range(action.countdown, 0, -1)
+    return calls + [(length - k * second, wording.number_words(k), "countdown") for k in countdown]
 
 
 def _expand(step: Step, context: Context) -> Iterator[Part]:
@@ -147,21 +166,28 @@ def _with_side(text: str, context: Context) -> str:
 def check_limits(routine: Routine) -> None:
     """Refuse sessions longer than 12 h or with too many parts, from bounds, before expanding."""
     total_seconds = total_parts = 0.0
+    known: dict[int, tuple[float, float]] = {}  # included routines share their steps
     for step in routine.steps:
-        seconds, parts = _bounds(step)
+        seconds, parts = _bounds(step, known)
         total_seconds += seconds
         total_parts += parts
-        if total_seconds > MAX_SESSION:
+        if total_seconds > MAX_SESSION_SECONDS:
             least = format_short(total_seconds) if total_seconds < 3.6e6 else "1000 h"
             message = f"the session would last more than 12 h (at least {least} by this step's end)"
-            raise RoutineError(_problem(step_position(step), message))
+            raise RoutineError(_problem(step.pos, message))
         if total_parts > MAX_PARTS:
             message = f"the session has too many parts (more than {MAX_PARTS} by this step)"
-            raise RoutineError(_problem(step_position(step), message))
+            raise RoutineError(_problem(step.pos, message))
 
 
-def _bounds(step: Step) -> tuple[float, float]:
+def _bounds(step: Step, known: dict[int, tuple[float, float]]) -> tuple[float, float]:
     """A lower bound on a step's seconds (speech counted as zero) and its number of parts."""
+    if id(step) not in known:
+        known[id(step)] = _step_bounds(step, known)
+    return known[id(step)]
+
+
+def _step_bounds(step: Step, known: dict[int, tuple[float, float]]) -> tuple[float, float]:
     if isinstance(step, Action):
         seconds = (
             (step.hold or 0) + (step.pause or BREATH) + (LEAD if step.say and step.hold else 0)
@@ -169,17 +195,13 @@ def _bounds(step: Step) -> tuple[float, float]:
         parts = 2 + (3 + step.countdown + step.halfway if step.hold else 0)
         return seconds, parts
     if isinstance(step, Include):
-        bounds = [_bounds(child) for child in step.routine.steps]
+        bounds = [_bounds(child, known) for child in step.routine.steps]
         return sum(b[0] for b in bounds), sum(b[1] for b in bounds)
     rounds = step.times if isinstance(step, Repeat) else len(step.sides)
-    bounds = [_bounds(child) for child in step.steps]
+    bounds = [_bounds(child, known) for child in step.steps]
     inner_seconds = sum(b[0] for b in bounds) + BREATH
     inner_parts = sum(b[1] for b in bounds) + 2
     return rounds * inner_seconds + (rounds - 1) * step.rest, rounds * inner_parts
-
-
-def step_position(step: Step) -> Position:
-    return step.pos
 
 
 def _problem(pos: Position, message: str) -> Problem:
@@ -192,7 +214,9 @@ def _problem(pos: Position, message: str) -> Problem:
 def step_title(step: Step, side: str = "each side") -> str:
     """A step's title: its own, or one made from what it says ('{side}' becomes `side`)."""
     if step.title:
-        return step.title.replace("{side}", side)
+        return step.title.replace(
+            "{side}", " and ".join(step.sides) if isinstance(step, Sides) else side
+        )
     if isinstance(step, Include):
         return step.routine.title
     if isinstance(step, Action):
@@ -270,16 +294,9 @@ class _Layout:
             )
         self.chime(at, "hold-start", sounds["hold-start"], context)
         self.holds.append(Hold(at, length, self.step, context))
-        inner = []
-        if action.halfway:
-            inner.append((at + length // 2, wording.HALFWAY, "halfway"))
-        second = self.lengths.sample_rate
-        inner += [
-            (end - k * second, wording.countdown_number(k), "countdown")
-            for k in range(action.countdown, 0, -1)
-        ]
         free, before = at + opening, "the start chime"
-        for start, text, role in inner:
+        for offset, text, role in _hold_calls(action, length, self.lengths.sample_rate):
+            start = at + offset
             spoken = self.lengths.speech(text)
             if start < free or start + spoken > end:
                 self.fail(action, role, self._misfit(role, action, part.seconds, before))
@@ -316,12 +333,21 @@ def compile_routine(
 
     `sounds` names the chime used for each role (hold-start, hold-end, session-end).
     """
-    sounds = {role: role for role in ("hold-start", "hold-end", "session-end")} | (sounds or {})
-    script = expand(routine)
+    return lay_out(expand(routine), lengths, speech, sounds)
+
+
+def lay_out(
+    script: Script,
+    lengths: PhraseLengths,
+    speech: SpeechInfo,
+    sounds: dict[str, str] | None = None,
+) -> Timeline:
+    """An expanded routine on a sample-exact line (see compile_routine)."""
+    sounds = {role: role for role in CHIME_ROLES} | (sounds or {})
     layout = _Layout(lengths)
     spans = []
     at = 0
-    for step in script:
+    for step in script.steps:
         layout.step = step.index
         start = at
         for part in step.parts:
@@ -331,16 +357,16 @@ def compile_routine(
                 at += layout.samples(part.seconds)
             else:
                 at = layout.hold(at, part, sounds)
-        if step is script[-1]:
+        if step is script.steps[-1]:
             at = layout.chime(at, "session-end", sounds["session-end"])
         spans.append(StepSpan(step.index, step.title, start, at - start))
-        if at > MAX_SESSION * lengths.sample_rate:
+        if at > MAX_SESSION_SECONDS * lengths.sample_rate:
             message = "the session would last more than 12 h (by the end of this step)"
-            layout.problems[_problem(routine.steps[step.index - 1].pos, message)] = None
+            layout.problems[_problem(step.pos, message)] = None
             break
     if layout.problems:
         raise RoutineError(list(layout.problems))
     cues = tuple(sorted(layout.cues, key=lambda c: c.start))
     return Timeline(
-        routine.title, lengths.sample_rate, at, tuple(spans), cues, tuple(layout.holds), speech
+        script.title, lengths.sample_rate, at, tuple(spans), cues, tuple(layout.holds), speech
     )

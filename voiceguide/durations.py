@@ -39,20 +39,22 @@ def parse_duration(value: object, shown: str | None = None) -> float:
     if math.isnan(seconds) or math.isinf(seconds):
         raise ValueError(f"'{shown}' is not a finite duration ({HINT})")
     if seconds <= 0:
-        raise ValueError(f"'{shown}' is not a positive duration (it must be above zero)")
+        raise _not_positive(shown)
     return seconds
+
+
+def _not_positive(shown: str) -> ValueError:
+    return ValueError(f"'{shown}' is not a positive duration (it must be above zero)")
 
 
 def _parse_text(text: str, shown: str) -> float:
     cleaned = text.strip().lower()
-    if cleaned in ("nan", "inf", "infinity", "+inf", "-inf"):
-        return math.nan
     try:
-        return float(cleaned)
+        return float(cleaned)  # also 'nan' and 'inf', refused by the caller
     except ValueError:
         pass
     if cleaned.startswith("-"):
-        return -1.0
+        raise _not_positive(shown)
     clock = _CLOCK.fullmatch(cleaned)
     if clock:
         hours, minutes, seconds = clock.groups()

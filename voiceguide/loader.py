@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -18,6 +19,8 @@ from voiceguide import bundled, durations
 from voiceguide.errors import Problem, RoutineError
 from voiceguide.routine import (
     CHIME_ROLES,
+    MAX_SESSION_SECONDS,
+    RATE_RANGE,
     Action,
     ChimeChoice,
     Include,
@@ -36,8 +39,6 @@ MAX_STEP_DEPTH = 10
 MAX_TEXT_CHARS = 1000
 MAX_REPEAT = 100
 MAX_COUNTDOWN = 10
-MAX_DURATION = 12 * 3600
-RATE_RANGE = (80, 400)
 
 TOP_KEYS = ("title", "description", "speech", "chimes", "steps")
 SPEECH_KEYS = ("voice", "rate", "volume")
@@ -60,20 +61,25 @@ _CONSTRUCT = yaml.constructor.SafeConstructor()
 def load_routine(ref: str | os.PathLike[str]) -> Routine:
     """Load a routine by path, or by the name of a bundled routine. Raises RoutineError."""
     path, name = resolve_routine(ref)
-    return _load(path, name, stack=(path,))
+    return _load(path, name, stack=(path,), depth=1, run=_Run())
 
 
 def resolve_routine(ref: str | os.PathLike[str]) -> tuple[Path, str]:
     """The file a ROUTINE argument names, and the routine's name (the file's stem)."""
     text = os.fspath(ref)
     path = Path(text)
-    if path.is_dir():
-        raise RoutineError(Problem(text, 0, 0, "is a directory, not a routine file"))
-    if path.exists():
-        return path, path.stem
+    try:
+        is_dir, exists = path.is_dir(), path.exists()
+    except OSError as e:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise RoutineError(Problem(shown, 0, 0, f"cannot be read: {e.strerror}")) from None
     bundled_path = bundled.routine_path(text)
-    if bundled_path is not None:
+    if exists and not is_dir:
+        return path, path.stem
+    if bundled_path is not None:  # a folder named like a bundled routine (its tracks, say)
         return bundled_path, text
+    if is_dir:
+        raise RoutineError(Problem(text, 0, 0, "is a directory, not a routine file"))
     names = bundled.routine_names()
     message = "no such file, and no bundled routine of that name"
     raise RoutineError(Problem(text, 0, 0, message + _suggest(text, names, "bundled")))
@@ -95,18 +101,34 @@ def _suggest(word: str, choices: Iterable[str], what: str = "allowed") -> str:
     return f" ({what}: {', '.join(choices)})" if choices else ""
 
 
-def _load(path: Path, name: str, stack: tuple[Path, ...]) -> Routine:
+@dataclass
+class _Run:
+    """What one load shares with the loads of its includes: one budget of nodes, and each
+    file read once a nesting depth (so that fan-out stays cheap)."""
+
+    visited: int = 0
+    loaded: dict[tuple[Path, int], Routine] = field(default_factory=dict)
+
+
+def _load(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run) -> Routine:
+    key = (path.resolve(), depth)
+    if key in run.loaded:
+        return run.loaded[key]
     shown = display_path(path) if path.is_absolute() else str(path)
     text = _read_text(path, shown)
     root = _parse_yaml(text, shown)
-    builder = _Builder(path, shown, stack)
+    builder = _Builder(path, shown, stack, depth, run)
     try:
         routine = builder.routine(root, name)
     except _TooLarge:
         routine = None
     if builder.problems:
-        raise RoutineError(builder.problems)
+        # In the order of the file (this file's first, then those of the files it includes).
+        raise RoutineError(
+            sorted(builder.problems, key=lambda p: (p.path != shown, p.line, p.column))
+        )
     assert routine is not None
+    run.loaded[key] = routine
     return routine
 
 
@@ -215,12 +237,13 @@ def _kind_of(node: yaml.Node) -> str:
 class _Builder:
     """Walks one file's node tree, collecting every problem instead of stopping at the first."""
 
-    def __init__(self, path: Path, shown: str, stack: tuple[Path, ...]):
+    def __init__(self, path: Path, shown: str, stack: tuple[Path, ...], depth: int, run: _Run):
         self.path = path
         self.shown = shown
         self.stack = stack
+        self.depth = depth  # of this file's steps: included files nest deeper
+        self.run = run
         self.problems: list[Problem] = []
-        self.visited = 0
         self.sides_depth = 0  # inside how many 'sides' steps: where '{side}' means something
         self.guessed: set[str] = set()  # keys offered as did-you-mean: not reported missing too
 
@@ -249,7 +272,7 @@ class _Builder:
         description = self.text(fields, "description") or ""
         speech = self.speech(fields["speech"][1]) if "speech" in fields else SpeechSettings()
         chimes = self.chimes(fields["chimes"][1]) if "chimes" in fields else ()
-        steps = self.steps(fields, "steps", root, depth=1)
+        steps = self.steps(fields, "steps", root, depth=self.depth)
         if self.problems or title is None:
             return None
         return Routine(title, steps, self.path, name, description, speech, chimes)
@@ -277,9 +300,10 @@ class _Builder:
         return fields
 
     def count(self, node: yaml.Node) -> None:
-        # Aliases share nodes, so a small file can expand exponentially: bound the walk itself.
-        self.visited += 1
-        if self.visited == MAX_YAML_NODES:
+        # Aliases share nodes, so a small file can expand exponentially: bound the walk itself,
+        # across included files too.
+        self.run.visited += 1
+        if self.run.visited == MAX_YAML_NODES:
             self.error(node, f"routine is too large (more than {MAX_YAML_NODES} nodes)")
             raise _TooLarge
 
@@ -332,7 +356,10 @@ class _Builder:
         value = self.scalar(node, key, "a whole number")
         if value is None:
             return None
-        if node.tag == _TAG + "int" or (node.tag == _TAG + "str" and value.strip().isdigit()):
+        digits = value.strip()
+        if node.tag == _TAG + "int" or (
+            node.tag == _TAG + "str" and digits.isascii() and digits.isdigit()
+        ):
             number = (
                 int(_CONSTRUCT.construct_object(node)) if node.tag.endswith("int") else int(value)
             )
@@ -357,7 +384,7 @@ class _Builder:
         except ValueError as e:
             self.error(node, f"{key}: {e}")
             return None
-        if seconds > MAX_DURATION:
+        if seconds > MAX_SESSION_SECONDS:
             self.error(node, f"{key}: {value} is longer than a whole session may be (12 h)")
             return None
         return seconds
@@ -412,9 +439,9 @@ class _Builder:
 
     def chime_path(self, node: yaml.Node, sound: str) -> Path | None:
         if "/" in sound or "\\" in sound or sound.lower().endswith(".wav"):
-            path = (self.path.parent / sound).resolve()
-            if path.is_file():
-                return path
+            path = self.path.parent / sound
+            if _is_file(path):
+                return path.resolve()
             self.error(node, f"chime file '{sound}' not found beside this routine")
             return None
         path = bundled.sound_path(sound)
@@ -463,7 +490,10 @@ class _Builder:
             self.error(fields[key][0], _misplaced_message(key, kind))
         if misplaced:
             return None
+        # A 'sides' step's own title may name '{side}': it reads "left and right" there.
+        self.sides_depth += kind == "sides"
         title = self.text(fields, "title")
+        self.sides_depth -= kind == "sides"
         if kind == "repeat":
             return self.repeat(node, fields, title, depth)
         if kind == "sides":
@@ -556,7 +586,7 @@ class _Builder:
             )
             return None
         try:
-            routine = _load(target, target.stem, (*self.stack, target))
+            routine = _load(target, target.stem, (*self.stack, target), depth + 1, self.run)
         except RoutineError as e:
             self.problems.extend(e.problems)
             return None
@@ -580,6 +610,13 @@ def _find_include(name: str, folder: Path) -> Path | None:
     if not name.endswith((".yaml", ".yml")):
         candidates.append(folder / f"{name}.yaml")
     for candidate in candidates:
-        if candidate.is_file():
+        if _is_file(candidate):
             return candidate
     return bundled.routine_path(name)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system, say
+        return False

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CHIME_ROLES = ("hold-start", "hold-end", "session-end")
+MAX_SESSION_SECONDS = 12 * 3600
+RATE_RANGE = (80, 400)  # words a minute
 
 
 @dataclass(frozen=True)

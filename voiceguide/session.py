@@ -78,12 +78,12 @@ def build_session(
     """Synthesize what the cache lacks, load the chimes, lay out the timeline."""
     engine = engine or Pyttsx3Engine()
     speaking = speaking_for(routine, overrides)
-    texts = compiler.phrases(routine)  # checks the session's limits before any synthesis
+    script = compiler.expand(routine)  # checks the session's limits before any synthesis
     cache = cache or PhraseCache()
-    phrases = prepare_phrases(texts, speaking, engine, cache, progress)
+    phrases = prepare_phrases(compiler.phrases(script), speaking, engine, cache, progress)
     chimes = sounds.load_chimes(routine, phrases.sample_rate, speaking.volume, cache)
     info = SpeechInfo(engine.name, phrases.voice, speaking.rate, speaking.volume)
-    timeline = compiler.compile_routine(
-        routine, _Lengths(phrases, chimes), info, sounds.chime_names(routine)
+    timeline = compiler.lay_out(
+        script, _Lengths(phrases, chimes), info, sounds.chime_names(routine)
     )
     return Session(routine, speaking, phrases, chimes, timeline, engine, cache)

@@ -23,10 +23,6 @@ def number_words(n: int) -> str:
     return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
 
 
-def countdown_number(n: int) -> str:
-    return number_words(n)
-
-
 HALFWAY = "Halfway."
 
 
