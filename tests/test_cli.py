@@ -10,7 +10,7 @@ from itertools import pairwise
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, voiceguide
 
 from voiceguide import __version__, bundled
 from voiceguide.cli import cli
@@ -81,9 +81,10 @@ def test_show_table_reads_second_by_second():
     assert re.fullmatch(
         r"\d\d:\d\d long; espeak voice gmw/en-us, 135 words a minute, volume 0.9", lines[1]
     )
-    assert lines[3] == "step  start    end      what"
-    assert re.fullmatch(r"   1  00:00\.0  00:0\d\.\d  Before you start", lines[4])
-    assert "      00:00.0           say    If you have significant back pain" in lines[5]
+    assert lines[2].startswith("Two massage balls (a tennis or lacrosse ball works too)")
+    assert lines[4] == "step  start    end      what"
+    assert re.fullmatch(r"   1  00:00\.0  00:0\d\.\d  Before you start", lines[5])
+    assert "      00:00.0           say    If you have significant back pain" in lines[6]
     assert any(re.search(r"chime  hold-start  \(hold 2 s\)$", line) for line in lines)
 
 
@@ -133,10 +134,16 @@ def test_new_writes_a_starter_that_passes_check_and_is_never_overwritten(tmp_pat
     assert run("new", str(path), "--force").exit_code == 0
 
 
-def test_a_bad_option_value_is_a_usage_error():
-    result = run("show", "back-hands", "--rate", "1000")
-    assert result.exit_code == 2
-    assert "Invalid value for '--rate': 1000 is not in the range 80<=x<=400." in result.stderr
+def test_a_command_line_mistake_is_one_line_too():
+    result = voiceguide("show", "back-hands", "--rate", "1000")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: Invalid value for '--rate': 1000 is not in the range 80<=x<=400."
+        " (see 'voiceguide show --help')\n"
+    )
+    unknown = voiceguide("shwo")
+    expected = "error: No such command 'shwo'. Did you mean 'show'? (see 'voiceguide --help')\n"
+    assert (unknown.returncode, unknown.stderr) == (2, expected)
 
 
 def test_an_unknown_voice_names_the_closest(tmp_path):
@@ -150,6 +157,12 @@ def test_voices_lists_the_engines_voices_for_a_language():
     ids = [line.split()[0] for line in result.stdout.splitlines()]
     assert "gmw/en-us" in ids and "gmw/en" in ids
     assert all("/en" in i for i in ids)
+    none = voiceguide("voices", "--lang", "xx")
+    assert none.returncode == 2
+    assert none.stderr == (
+        "error: Invalid value for '--lang': no voices for language 'xx'"
+        " (see 'voiceguide voices --help')\n"
+    )
 
 
 @pytest.mark.parametrize("command", list(cli.commands))

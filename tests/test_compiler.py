@@ -243,8 +243,13 @@ def test_a_countdown_that_runs_into_halfway_is_named(tmp_path):
 
 def test_a_slow_pace_can_make_a_countdown_not_fit(tmp_path):
     slow = EstimatedLengths(rate=40)  # "three" then lasts 1.8 s: it would run into "two"
-    with pytest.raises(RoutineError, match="countdown: 3 does not fit in a 10 s hold"):
+    message = (
+        "countdown: 3 does not fit: 'three' takes 1.8 s at this voice and pace,"
+        " longer than its second"
+    )
+    with pytest.raises(RoutineError) as caught:
         compile_text(tmp_path, "title: t\nsteps:\n  - hold: 10s\n    countdown: 3\n", slow)
+    assert [p.message for p in caught.value.problems] == [message]
 
 
 def test_session_length_is_checked_before_anything_is_expanded(tmp_path):

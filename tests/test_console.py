@@ -10,7 +10,7 @@ from pathlib import Path
 from fakes import EstimatedLengths
 
 from voiceguide.compiler import compile_routine
-from voiceguide.console import Controls, PlainDisplay, TerminalDisplay, describe, parse_keys
+from voiceguide.console import Controls, PlainDisplay, TerminalDisplay, parse_keys, status_lines
 from voiceguide.loader import load_routine
 from voiceguide.player import BACK, NEXT, PAUSE, QUIT, status_at
 from voiceguide.timeline import SpeechInfo
@@ -53,7 +53,7 @@ def timeline(tmp_path: Path):
 def test_the_display_describes_step_round_hold_and_next(tmp_path):
     t = timeline(tmp_path)
     hold = t.holds[1]
-    lines = describe(status_at(t, hold.start + 5 * RATE))
+    lines = status_lines(status_at(t, hold.start + 5 * RATE))
     assert lines[0] == "Step 2 of 3: Press (2 rounds) (round 2 of 2)"
     assert lines[1].startswith("playing, ") and lines[1].endswith(" left in the session")
     assert lines[2] == "hold [######..................]   15 s left"
@@ -61,10 +61,10 @@ def test_the_display_describes_step_round_hold_and_next(tmp_path):
     assert lines[4] == "space pause/resume, n next, p back, q quit"
     side = next(c for c in t.cues if c.context.side == "right")
     assert (
-        describe(status_at(t, side.start))[0]
+        status_lines(status_at(t, side.start))[0]
         == "Step 3 of 3: The left and right point (right side)"
     )
-    assert describe(status_at(t, 0, paused=True))[1].startswith("paused, ")
+    assert status_lines(status_at(t, 0, paused=True))[1].startswith("paused, ")
 
 
 def test_the_terminal_display_redraws_in_place(tmp_path):

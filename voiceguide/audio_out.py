@@ -38,15 +38,15 @@ class SimpleaudioSink:
             handle = self._simpleaudio.play_buffer(pcm, 1, 2, sample_rate)
         except Exception as e:  # simpleaudio's error type lives in its private C module
             if not self._started:
-                raise PlaybackError(NO_DEVICE.format(_reason(e), self._routine)) from None
-            raise PlaybackError(f"lost the audio output device ({_reason(e)})") from None
+                raise PlaybackError(NO_DEVICE.format(_alsa_message(e), self._routine)) from None
+            raise PlaybackError(f"lost the audio output device ({_alsa_message(e)})") from None
         self._started = True
         self._playing = [p for p in self._playing if p.is_playing()] + [handle]
 
     def probe(self, sample_rate: int) -> None:
         """Open the device once with a few milliseconds of silence: a missing device is found
         before the session starts, and the first real cue is not the slow first call."""
-        self.play(bytes(2 * sample_rate // 50), sample_rate)
+        self.play(bytes(2 * (sample_rate // 50)), sample_rate)
 
     def stop(self) -> None:
         for handle in self._playing:
@@ -61,7 +61,7 @@ class SimpleaudioSink:
         self._playing = []
 
 
-def _reason(error: Exception) -> str:
+def _alsa_message(error: Exception) -> str:
     text = str(error)
     return (
         text.split("-- MSG: ", 1)[1].strip() if "-- MSG: " in text else text or type(error).__name__

@@ -5,7 +5,7 @@ its versions, voice, rate, volume, text). After the audio comes a small 'vgid' c
 that key and the SHA-256 of the samples: a truncated or corrupt entry fails the check and is
 made again. Entries are written to a temporary name and published with a hard link, which
 fails if another process got there first, so a reader never sees half a file and a valid entry
-never changes under a running export.
+never changes under a running export. Processed chimes are kept here too (`voiceguide.sounds`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voiceguide.audio import Clip, wav_header
-from voiceguide.errors import OutputError
+from voiceguide.errors import OutputError, SpeechError
 
 FORMAT = 1  # bump when the processing of stored clips changes
 _HEADER = 44
@@ -50,7 +50,7 @@ class Entry:
             f.seek(_HEADER)
             pcm = f.read(self.length * 2)
         if len(pcm) != self.length * 2:
-            raise OutputError(f"the phrase cache entry {self.path} changed while in use")
+            raise SpeechError(f"the phrase cache entry {self.path} changed while in use; try again")
         return pcm
 
 

@@ -16,6 +16,7 @@ from voiceguide.errors import VoiceguideError
 from voiceguide.routine import SpeechSettings
 
 EXIT_INTERRUPTED = 130
+EXIT_BUG = 70  # sysexits' EX_SOFTWARE
 
 
 class _Failure(click.ClickException):
@@ -42,6 +43,11 @@ class _Commands(click.Group):
             raise _Failure(f"error: {e}", e.exit_code) from None
         except KeyboardInterrupt:
             raise _Failure("interrupted", EXIT_INTERRUPTED) from None
+        except (click.ClickException, click.exceptions.Exit):
+            raise
+        except Exception as e:  # a bug: still one line, and a way to tell us
+            message = f"error: internal error ({type(e).__name__}: {e}); please report it"
+            raise _Failure(message, EXIT_BUG) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in the order they are defined, which is the order of use
@@ -63,10 +69,6 @@ def speech_options(command):
         "--voice", metavar="VOICE", help="Voice id, name or language, like en-us (see 'voices')."
     )(command)
     return command
-
-
-def _overrides(voice: str | None, rate: int | None, volume: float | None) -> SpeechSettings:
-    return SpeechSettings(voice, rate, volume)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,7 +94,7 @@ def list_command(voice, rate, volume) -> None:
 
     rows = []
     for name in bundled.routine_names():
-        session = build_session(load_routine(name), _overrides(voice, rate, volume))
+        session = build_session(load_routine(name), SpeechSettings(voice, rate, volume))
         rows.append((name, session.routine.title, format_clock(session.timeline.duration)))
     width = max((len(r[0]) for r in rows), default=4)
     click.echo(f"{'name':{width}}  length  title")
@@ -113,7 +115,7 @@ def check(routines, voice, rate, volume) -> None:
     failed = False
     for ref in routines:
         try:
-            session = build_session(load_routine(ref), _overrides(voice, rate, volume))
+            session = build_session(load_routine(ref), SpeechSettings(voice, rate, volume))
         except RoutineError as e:
             click.echo(str(e), err=True)
             failed = True
@@ -138,10 +140,11 @@ def show(routine, as_json, voice, rate, volume) -> None:
     from voiceguide.session import build_session
     from voiceguide.sidecars import timeline_json
 
-    session = build_session(load_routine(routine), _overrides(voice, rate, volume))
-    click.echo(
-        timeline_json(session.timeline) if as_json else timeline_table(session.timeline), nl=False
-    )
+    session = build_session(load_routine(routine), SpeechSettings(voice, rate, volume))
+    if as_json:
+        click.echo(timeline_json(session.timeline), nl=False)
+    else:
+        click.echo(timeline_table(session.timeline, session.routine.description), nl=False)
 
 
 @cli.command()
@@ -165,7 +168,7 @@ def play(routine, start_at, voice, rate, volume) -> None:
     from voiceguide.session import build_session
 
     loaded = load_routine(routine)
-    session = build_session(loaded, _overrides(voice, rate, volume))
+    session = build_session(loaded, SpeechSettings(voice, rate, volume))
     timeline = session.timeline
     if start_at > len(timeline.steps):
         message = f"{start_at} is past the last step ({len(timeline.steps)})"
@@ -224,7 +227,7 @@ def export(routine, output, tracks, no_sidecars, force, voice, rate, volume) -> 
 
     loaded = load_routine(routine)
     plan = plan_export(loaded, output, tracks, not no_sidecars, force)
-    session = build_session(loaded, _overrides(voice, rate, volume))
+    session = build_session(loaded, SpeechSettings(voice, rate, volume))
     total = session.timeline.length * ((plan.wav is not None) + (plan.tracks_dir is not None))
     with _progress_bar(total, "Exporting") as bar:
         written = write_export(session, plan, bar.update if bar else None)
@@ -260,7 +263,7 @@ def voices(lang) -> None:
     for v in sorted(found, key=lambda v: v.id):
         click.echo(f"{v.id:{width}}  {', '.join(v.languages):16}  {v.name}")
     if not found:
-        raise _Failure(f"error: no voices for language '{lang}'", 1)
+        raise click.BadParameter(f"no voices for language '{lang}'", param_hint="'--lang'")
 
 
 def _speaks(language: str, wanted: str) -> bool:
@@ -280,4 +283,17 @@ def new(file, force) -> None:
 
 
 def main() -> None:
-    cli(prog_name="voiceguide")
+    """The console script. A usage error is one line too, like every other error."""
+    try:
+        code = cli.main(prog_name="voiceguide", standalone_mode=False)
+    except click.UsageError as e:
+        where = e.ctx.command_path if e.ctx else "voiceguide"
+        click.echo(f"error: {e.format_message()} (see '{where} --help')", err=True)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(code or 0)

@@ -294,33 +294,50 @@ class _Layout:
             )
         self.chime(at, "hold-start", sounds["hold-start"], context)
         self.holds.append(Hold(at, length, self.step, context))
-        free, before = at + opening, "the start chime"
+        free, before = at + opening, None
         for offset, text, role in _hold_calls(action, length, self.lengths.sample_rate):
             start = at + offset
-            spoken = self.lengths.speech(text)
-            if start < free or start + spoken > end:
-                self.fail(action, role, self._misfit(role, action, part.seconds, before))
-            self.cues.append(
-                Cue(start, spoken, "speech", self.step, text=text, role=role, context=context)
+            call = Cue(
+                start, self.lengths.speech(text), "speech", self.step, text, "", role, context
             )
-            free, before = start + spoken, f"'{text}'"
+            if start < free or call.end > end:
+                problem = self._misfit(call, before if start < free else call, action, part.seconds)
+                self.fail(action, role, problem)
+            self.cues.append(call)
+            free, before = call.end, call
         return self.chime(end, "hold-end", sounds["hold-end"], context)
 
-    @staticmethod
-    def _misfit(role: str, action: Action, seconds: float, before: str) -> str:
+    def _misfit(self, call: Cue, culprit: Cue | None, action: Action, seconds: float) -> str:
+        """Why a call does not fit in its hold: what it runs into, or what runs too long."""
         hold = format_short(seconds)
-        if role == "halfway":
-            return f"halfway does not fit in a {hold} hold (it would overlap {before} or the end)"
-        if before == f"'{wording.HALFWAY}'":
+        if call.role == "halfway":
+            what = (
+                f"'{culprit.text}'"
+                if culprit and culprit is not call
+                else "the start chime or the end"
+            )
+            return f"halfway does not fit in a {hold} hold (it would overlap {what})"
+        if culprit is not None and culprit.role == "halfway":
             return f"countdown: {action.countdown} runs into 'Halfway.' in a {hold} hold"
+        if culprit is not None:  # a number that lasts longer than its second
+            took = culprit.length / self.lengths.sample_rate
+            return (
+                f"countdown: {action.countdown} does not fit: '{culprit.text}' takes {took:.1f} s"
+                " at this voice and pace, longer than its second"
+            )
         return (
             f"countdown: {action.countdown} does not fit in a {hold} hold"
             " (each number needs its own second, after the start chime)"
         )
 
     def fail(self, action: Action, key: str, message: str) -> None:
+        """One problem a place: a countdown that does not fit is one problem, not one a number,
+        and a step repeated in rounds is reported once."""
         pos = action.key_positions.get(key, action.pos)
-        self.problems[_problem(pos, message)] = None
+        if all(
+            (p.line, p.column, p.path) != (pos.line, pos.column, pos.path) for p in self.problems
+        ):
+            self.problems[_problem(pos, message)] = None
 
 
 def compile_routine(

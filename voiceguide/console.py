@@ -11,6 +11,7 @@ import contextlib
 import os
 import queue
 import select
+import shutil
 import sys
 import termios
 import threading
@@ -101,7 +102,7 @@ def keyboard(controls: Controls, stream: TextIO = sys.stdin) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-def describe(status: Status) -> list[str]:
+def status_lines(status: Status) -> list[str]:
     """The status as lines: step and place in it, hold bar, what is next, the keys."""
     step = status.step
     where = f"Step {step.index} of {status.steps}: {step.title}"
@@ -130,7 +131,9 @@ class TerminalDisplay:
         self.drawn = 0
 
     def __call__(self, status: Status) -> None:
-        lines = describe(status)
+        # A line wider than the terminal would wrap, and the redraw would go up too few lines.
+        width = shutil.get_terminal_size().columns - 1
+        lines = [line[:width] for line in status_lines(status)]
         text = f"\x1b[{self.drawn}F" if self.drawn else ""
         text += "".join(f"{line}\x1b[K\n" for line in lines)
         self.out.write(text)
@@ -158,7 +161,7 @@ class PlainDisplay:
             lines.append(f"{at} {'paused' if status.paused else 'done'}")
         elif not status.paused:
             if place != self.place:
-                lines.append(f"{at} {describe(status)[0]}")
+                lines.append(f"{at} {status_lines(status)[0]}")
             if hold is not None and hold != self.hold:
                 lines.append(f"{at} hold, {status.hold.length / status.sample_rate:g} s")
         self.state, self.place, self.hold = state, place, hold

@@ -6,13 +6,14 @@ from voiceguide.durations import format_clock, format_short
 from voiceguide.timeline import Cue, Timeline
 
 
-def timeline_table(timeline: Timeline) -> str:
+def timeline_table(timeline: Timeline, description: str = "") -> str:
     s = timeline.seconds
     speech = timeline.speech
     lines = [
         timeline.title,
         f"{format_clock(timeline.duration)} long; {speech.engine} voice {speech.voice}, "
         f"{speech.rate} words a minute, volume {speech.volume:g}",
+        *([description] if description else []),
         "",
         "step  start    end      what",
     ]

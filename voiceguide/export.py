@@ -32,7 +32,7 @@ SIDECARS = (".json", ".srt", ".vtt", ".cue")
 PLAYLIST = "playlist.m3u"
 MAX_WAV_BYTES = 0xFFFFFFFF - 36  # a RIFF size field is 32 bits
 
-Progress = Callable[[int], None]  # samples written since the last call
+WriteProgress = Callable[[int], None]  # samples written since the last call
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def _reason(error: OSError) -> str:
 
 
 def write_export(
-    session: Session, plan: ExportPlan, progress: Progress | None = None
+    session: Session, plan: ExportPlan, progress: WriteProgress | None = None
 ) -> list[Path]:
     """Write every planned file; all of them appear together, or none does."""
     timeline = session.timeline

@@ -11,7 +11,7 @@ from voiceguide.speech import Speaking, SpeechEngine
 
 DEFAULT_SAMPLE_RATE = 22050
 
-Progress = Callable[[int, int], None]
+SynthesisProgress = Callable[[int, int], None]  # phrases made, phrases to make
 
 
 @dataclass
@@ -41,7 +41,7 @@ def prepare_phrases(
     speaking: Speaking,
     engine: SpeechEngine,
     cache: PhraseCache,
-    progress: Progress | None = None,
+    progress: SynthesisProgress | None = None,
 ) -> Phrases:
     """Every text's clip, synthesizing only those the cache lacks."""
     identity = engine.identity()

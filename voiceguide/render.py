@@ -1,6 +1,7 @@
 """Timeline + clips -> PCM, streamed a piece at a time: silence between cues, cue samples at
 exactly their first sample. Any span of the session can be rendered on its own, and spans
-joined end to end give exactly the whole."""
+joined end to end give exactly the whole. Silence is handed out as a count of samples, so a
+writer can leave a hole instead of writing zeros."""
 
 from __future__ import annotations
 
@@ -8,9 +9,6 @@ import bisect
 from collections.abc import Callable, Iterator
 
 from voiceguide.timeline import Cue, Timeline
-
-SILENCE_BLOCK = 1 << 18  # samples of zeros handed out at a time by `render`
-_ZEROS = bytes(2 * SILENCE_BLOCK)
 
 CuePcm = Callable[[Cue], bytes]
 
@@ -41,22 +39,3 @@ def pieces(
         position = cue.start + clip_to
     if end > position:
         yield end - position
-
-
-def render(
-    timeline: Timeline, cue_pcm: CuePcm, start: int = 0, end: int | None = None
-) -> Iterator[bytes]:
-    """Samples [start, end) of the session as 16-bit PCM, in pieces."""
-    for piece in pieces(timeline, cue_pcm, start, end):
-        if isinstance(piece, bytes):
-            yield piece
-        else:
-            yield from silence(piece)
-
-
-def silence(samples: int) -> Iterator[bytes]:
-    view = memoryview(_ZEROS)
-    while samples > 0:
-        count = min(samples, SILENCE_BLOCK)
-        yield view[: 2 * count]
-        samples -= count

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from voiceguide import compiler, sounds
 from voiceguide.audio import Clip
 from voiceguide.cache import PhraseCache
-from voiceguide.phrases import Phrases, Progress, prepare_phrases
+from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
 from voiceguide.routine import Routine, SpeechSettings
 from voiceguide.speech import (
     DEFAULT_RATE,
@@ -73,7 +73,7 @@ def build_session(
     overrides: SpeechSettings | None = None,
     engine: SpeechEngine | None = None,
     cache: PhraseCache | None = None,
-    progress: Progress | None = None,
+    progress: SynthesisProgress | None = None,
 ) -> Session:
     """Synthesize what the cache lacks, load the chimes, lay out the timeline."""
     engine = engine or Pyttsx3Engine()

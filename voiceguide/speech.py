@@ -149,6 +149,11 @@ class Pyttsx3Engine:
             raise SpeechError(f"the speech engine wrote no usable audio: {e}") from None
         return fade(Clip(trim_silence(clip.pcm), clip.sample_rate), FADE_SECONDS)
 
+    def _failed(self, exception: BaseException | None = None, **_: object) -> None:
+        # An error ends the utterance as surely as finishing it: stop waiting at once.
+        self._errors.append(exception or SpeechError("unknown error"))
+        self._finished.set()
+
     def _apply(self, engine, speaking: Speaking) -> None:
         # Settings are tracked here: the espeak driver's getProperty('rate') reads back garbage.
         if speaking == self._applied:
@@ -174,7 +179,7 @@ class Pyttsx3Engine:
         except Exception as e:  # pyttsx3 raises whatever its driver raised
             raise SpeechError(f"cannot start the '{self.name}' speech engine: {e}") from None
         engine.connect("finished-utterance", lambda **_: self._finished.set())
-        engine.connect("error", lambda exception=None, **_: self._errors.append(exception))
+        engine.connect("error", self._failed)
         if self.name == "espeak":
             # Its stop() calls espeak_Cancel, which resets rate and volume mid-way through a loop.
             engine.proxy._driver.stop = lambda: None

@@ -91,11 +91,22 @@ def synthesize_in_workers(
                         progress(len(made), len(missing))
                     _give(key.data, tasks, batch, selector, key.fileobj)
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-            worker.wait()
+        _stop(workers)
     return made
+
+
+def _stop(workers: list[subprocess.Popen]) -> None:
+    """Let each worker end by itself (it cleans up its scratch folder); end it if it will not."""
+    for worker in workers:
+        if worker.stdin and not worker.stdin.closed:
+            worker.stdin.close()
+            worker.terminate()  # it was cut short: a Ctrl-C or another worker's error
+    for worker in workers:
+        try:
+            worker.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 def _start_worker(hello: str) -> subprocess.Popen:
@@ -135,6 +146,8 @@ def _answer(stream, engine: SpeechEngine) -> list[dict]:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    # Told to stop, end like a normal exit: finally blocks and scratch folders are cleaned up.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     silence_stdout()
     serve(sys.stdin, answers)
