@@ -6,6 +6,7 @@ and the engine are imported inside the commands, so `voiceguide --help` starts f
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -235,18 +236,10 @@ def export(routine, output, tracks, no_sidecars, force, voice, rate, volume) -> 
         click.echo(f"wrote {path}")
 
 
-class _NoBar:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
 def _progress_bar(total: int, label: str):
     """A bar on stderr when stderr is a terminal; nothing otherwise."""
     if not sys.stderr.isatty():
-        return _NoBar()
+        return contextlib.nullcontext()
     return click.progressbar(length=total, label=label, file=sys.stderr, show_eta=False)
 
 

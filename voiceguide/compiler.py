@@ -1,9 +1,10 @@
 """Routine in, timeline out.
 
 Two stages: `expand` unrolls repeats, sides and includes into a flat script of things to say,
-holds and silences (no times yet); `compile_routine` lays that script on one sample-exact line,
-asking `PhraseLengths` how long each phrase and chime is. The compiler never synthesizes: the
-caller gives lengths (from the speech cache, or any text -> samples function in tests).
+holds and silences (no times yet); `lay_out` puts that script on one sample-exact line, asking
+`PhraseLengths` how long each phrase and chime is (`compile_routine` does both). The compiler
+never synthesizes: the caller gives lengths (from the speech cache, or any text -> samples
+function in tests).
 
 Timing rules, in words a routine author can rely on:
 - a hold of N s runs exactly N s, from the start chime's onset to the end chime's onset;
