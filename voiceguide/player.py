@@ -66,13 +66,8 @@ def status_at(timeline: Timeline, position: int, paused: bool = False) -> Status
     position = min(max(position, 0), timeline.length)
     step = timeline.step_at(position)
     hold = timeline.hold_at(position)
-    said = (
-        c
-        for c in timeline.cues
-        if c.step == step.index and c.start <= position and c.kind == "speech"
-    )
-    before = list(said)
-    context = hold.context if hold else (before[-1].context if before else Context())
+    said = timeline.last_said(position)
+    context = hold.context if hold else (said.context if said else Context())
     following = timeline.steps[step.index] if step.index < len(timeline.steps) else None
     return Status(
         position,

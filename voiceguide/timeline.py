@@ -6,6 +6,7 @@ appear only at the edges (JSON, display).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -92,14 +93,26 @@ class Timeline:
         """Seconds for a sample count, rounded so that round(s * rate) gives the count back."""
         return round(samples / self.sample_rate, 6)
 
+    # Lookups by bisection: the player asks several times a second, and steps, holds and cues
+    # are each sorted and never overlap.
+
     def hold_at(self, sample: int) -> Hold | None:
-        return next((h for h in self.holds if h.start <= sample < h.end), None)
+        i = bisect.bisect_right(self.holds, sample, key=lambda hold: hold.start) - 1
+        return self.holds[i] if i >= 0 and sample < self.holds[i].end else None
 
     def step_at(self, sample: int) -> StepSpan:
-        for step in self.steps:
-            if sample < step.end:
-                return step
-        return self.steps[-1]
+        i = bisect.bisect_right(self.steps, sample, key=lambda step: step.start) - 1
+        return self.steps[min(max(i, 0), len(self.steps) - 1)]
+
+    def last_said(self, sample: int) -> Cue | None:
+        """The last speech cue started by `sample` in the step it falls in."""
+        step = self.step_at(sample).index
+        i = bisect.bisect_right(self.cues, sample, key=lambda cue: cue.start) - 1
+        while i >= 0 and self.cues[i].step == step:
+            if self.cues[i].kind == "speech":
+                return self.cues[i]
+            i -= 1
+        return None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of DESIGN.md, plus 'role', 'round', 'side' and 'holds'."""
