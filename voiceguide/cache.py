@@ -31,13 +31,13 @@ _HEADER = 44
 class Entry:
     """A stored phrase: where its samples are, how many, at what rate."""
 
-    path: Path | str
+    path: Path
     length: int
     sample_rate: int
     voice: str
 
     def describe(self) -> dict:
-        """The entry as plain data, to pass between processes; `Entry(**d)` rebuilds it."""
+        """The entry as plain data, to pass between processes; `from_description` rebuilds it."""
         return {
             "path": str(self.path),
             "length": self.length,
@@ -45,8 +45,17 @@ class Entry:
             "voice": self.voice,
         }
 
+    @classmethod
+    def from_description(cls, described: dict) -> Entry:
+        return cls(
+            Path(described["path"]),
+            described["length"],
+            described["sample_rate"],
+            described["voice"],
+        )
+
     def read(self) -> bytes:
-        with open(self.path, "rb") as f:
+        with self.path.open("rb") as f:
             f.seek(_HEADER)
             pcm = f.read(self.length * 2)
         if len(pcm) != self.length * 2:

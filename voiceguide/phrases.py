@@ -63,7 +63,7 @@ def prepare_phrases(
             made = workers.synthesize_in_workers(engine, speaking, cache.root, missing, progress)
         else:  # an engine that is safe in this process, like the test suite's
             made = workers.synthesize_batch(engine, speaking, cache.root, missing)
-        entries.update({d.pop("text"): Entry(**d) for d in made})
+        entries.update({d["text"]: Entry.from_description(d) for d in made})
     voices = {entry.voice for entry in entries.values()}
     voice = voices.pop() if len(voices) == 1 else speaking.voice
     return Phrases({text: entries[text] for text in keys}, voice, len(missing))
