@@ -57,14 +57,19 @@ def _pcm(values: array) -> bytes:
 
 def read_sound(path: Path) -> Clip:
     """A WAV or AIFF file as a mono 16-bit clip at the file's own rate."""
+    return decode_sound(read_sound_bytes(path))
+
+
+def read_sound_bytes(path: Path) -> bytes:
+    """A sound file's bytes, refused past 20 MB (a device that never ends included)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_SOUND_BYTES:
-            raise AudioFormatError(f"too large ({size / 1e6:.1f} MB; at most 20 MB)")
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_SOUND_BYTES + 1)
     except OSError as e:
         raise AudioFormatError(e.strerror or str(e)) from None
-    return decode_sound(data)
+    if len(data) > MAX_SOUND_BYTES:
+        raise AudioFormatError(f"too large (more than {MAX_SOUND_BYTES // 1_000_000} MB)")
+    return data
 
 
 def decode_sound(data: bytes) -> Clip:

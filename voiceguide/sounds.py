@@ -13,12 +13,12 @@ from pathlib import Path
 
 from voiceguide import bundled
 from voiceguide.audio import (
-    MAX_SOUND_BYTES,
     AudioFormatError,
     Clip,
     decode_sound,
     fade,
     loudness_dbfs,
+    read_sound_bytes,
     resample,
     scale,
 )
@@ -65,12 +65,7 @@ def load_chimes(
 
 
 def _prepared(path: Path, rate: int, volume: float, own: bool, cache: PhraseCache | None) -> Clip:
-    try:
-        if path.stat().st_size > MAX_SOUND_BYTES:
-            raise AudioFormatError(f"it is larger than {MAX_SOUND_BYTES // 1_000_000} MB")
-        data = path.read_bytes()
-    except OSError as e:
-        raise AudioFormatError(e.strerror or str(e)) from None
+    data = read_sound_bytes(path)
     fields = [FORMAT, "chime", hashlib.sha256(data).hexdigest(), rate, round(volume, 3), own]
     key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
     entry = cache.get(key) if cache else None
