@@ -40,10 +40,10 @@ def test_it_says_what_it_wrote(exported):
     _, session, *_, stdout = exported
     names = [line.removeprefix("wrote ") for line in stdout.splitlines()]
     steps = len(session.timeline.steps)
-    assert [Path(n).name for n in names[:5]] == [
-        f"hands.{s}" for s in ("wav", "json", "srt", "vtt", "cue")
+    assert [Path(n).name for n in names[:6]] == [
+        f"hands.{s}" for s in ("wav", "json", "srt", "vtt", "lrc", "cue")
     ]
-    assert len(names) == 5 + steps + 1 and names[-1].endswith("playlist.m3u")
+    assert len(names) == 6 + steps + 1 and names[-1].endswith("playlist.m3u8")
 
 
 def test_the_wav_is_mono_16_bit_at_the_engines_rate_and_exactly_as_long(exported):
@@ -175,7 +175,7 @@ def test_tracks_joined_end_to_end_are_the_single_file(exported):
     assert all(p.framerate == 22050 and p.nchannels == 1 for p, _ in parts)
     assert b"".join(data for _, data in parts) == pcm
     assert [len(data) // 2 for _, data in parts] == [s.length for s in timeline.steps]
-    playlist = (folder / "tracks" / "playlist.m3u").read_text(encoding="utf-8").splitlines()
+    playlist = (folder / "tracks" / "playlist.m3u8").read_text(encoding="utf-8").splitlines()
     assert playlist[:2] == ["#EXTM3U", f"#PLAYLIST:{timeline.title}"]
     assert playlist[3::2] == [t.name for t in tracks]
     assert playlist[2] == f"#EXTINF:{round(timeline.steps[0].length / 22050)},Before you start"

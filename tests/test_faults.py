@@ -114,7 +114,8 @@ def test_a_full_disk_leaves_nothing_behind(full_disk: Path):
 def test_an_export_interrupted_while_writing_leaves_nothing_behind(tmp_path: Path):
     routine = load_routine("back-hands")
     session = build_session(routine)
-    plan = plan_export(routine, tmp_path / "hands.wav", tmp_path / "new" / "tracks")
+    titles = [s.title for s in session.timeline.steps]
+    plan = plan_export(routine.name, titles, tmp_path / "hands.wav", tmp_path / "new" / "tracks")
     written = 0
 
     def interrupt(samples: int) -> None:
@@ -124,7 +125,7 @@ def test_an_export_interrupted_while_writing_leaves_nothing_behind(tmp_path: Pat
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        write_export(session, plan, interrupt)
+        write_export(session.timeline, session.cue_pcm, plan, interrupt)
     assert files_in(tmp_path) == []  # no file, no temporary, not even the folder it made
 
 

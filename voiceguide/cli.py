@@ -208,30 +208,40 @@ def _where(status) -> str:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The WAV file to write (default: ROUTINE's name .wav, here).",
+    help="The file to write; its extension picks the format: .wav, .mp3, .opus, .m4b or .m4a "
+    "(default: ROUTINE's name .wav, here).",
 )
 @click.option(
     "--tracks",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Also (or only, without -o) write one WAV a step into this folder, with an M3U playlist.",
+    help="Also (or only, without -o) write one file a step into this folder, with an M3U8 "
+    "playlist.",
 )
 @click.option(
-    "--no-sidecars", is_flag=True, help="Write no .json, .srt, .vtt or .cue beside the WAV."
+    "--format",
+    "format_",
+    type=click.Choice(["wav", "mp3", "opus", "m4b"]),
+    help="The tracks' format when there is no -o (default: wav).",
+)
+@click.option(
+    "--no-sidecars", is_flag=True, help="Write no .json, .srt, .vtt, .lrc or .cue beside the file."
 )
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
 @speech_options
-def export(routine, output, tracks, no_sidecars, force, voice, rate, volume) -> None:
-    """Write the session to a WAV file (or one a step), with chapters and subtitles."""
+def export(routine, output, tracks, format_, no_sidecars, force, voice, rate, volume) -> None:
+    """Write the session to an audio file (or one a step), with chapters and subtitles."""
+    from voiceguide.compiler import step_title
     from voiceguide.export import plan_export, write_export
     from voiceguide.loader import load_routine
     from voiceguide.session import build_session
 
     loaded = load_routine(routine)
-    plan = plan_export(loaded, output, tracks, not no_sidecars, force)
+    titles = [step_title(step) for step in loaded.steps]
+    plan = plan_export(loaded.name, titles, output, tracks, format_, not no_sidecars, force)
     session = build_session(loaded, SpeechSettings(voice, rate, volume))
-    total = session.timeline.length * ((plan.wav is not None) + (plan.tracks_dir is not None))
+    total = session.timeline.length * ((plan.audio is not None) + (plan.tracks_dir is not None))
     with _progress_bar(total, "Exporting") as bar:
-        written = write_export(session, plan, bar.update if bar else None)
+        written = write_export(session.timeline, session.cue_pcm, plan, bar.update if bar else None)
     for path in written:
         click.echo(f"wrote {path}")
 

@@ -52,3 +52,15 @@ class OutputError(VoiceguideError):
     """A file could not be written: it exists, the place is read-only, the disk is full."""
 
     exit_code = 5
+
+
+class FormatError(VoiceguideError):
+    """An output format voiceguide does not write (a usage error)."""
+
+    exit_code = 2
+
+
+class EncoderMissing(VoiceguideError):
+    """The encoder a format needs is not installed; the message says how to install it."""
+
+    exit_code = 3

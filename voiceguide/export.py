@@ -1,75 +1,78 @@
-"""Export: the session as WAV file(s), with JSON, SRT, VTT, CUE and M3U files beside them.
+"""Export: the session as an audio file (WAV, MP3, Opus or M4B) or one a step, with JSON, SRT,
+VTT, LRC and CUE files beside it, or an M3U8 playlist beside the tracks.
 
-`plan_export` decides every file name and refuses existing files and unwritable places before
-any work starts. `write_export` streams the audio into temporary files next to their final
-names and renames them only when everything is complete: an interrupted or failed export
-leaves nothing behind.
+`plan_export` decides every file name and the format, and refuses existing files, unwritable
+places and missing encoders before any work starts. `write_export` hands each audio file's
+span of the timeline, rendered, to the format's writer (voiceguide.writers), through temporary
+files renamed only when everything is complete: an interrupted or failed export leaves nothing
+behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
-from voiceguide import sidecars
-from voiceguide.audio import wav_header
-from voiceguide.compiler import step_title
+from voiceguide import sidecars, writers
+from voiceguide.durations import format_clock
 from voiceguide.errors import OutputError
 from voiceguide.files import AtomicFiles
-from voiceguide.render import pieces
-from voiceguide.routine import Routine
-from voiceguide.session import Session
+from voiceguide.render import CuePcm, pieces
+from voiceguide.timeline import Timeline
+from voiceguide.writers import Chapter, Program, Tags, Words, WriteProgress
 
-SIDECARS = (".json", ".srt", ".vtt", ".cue")
-PLAYLIST = "playlist.m3u"
-MAX_WAV_BYTES = 0xFFFFFFFF - 36  # a RIFF size field is 32 bits
-
-WriteProgress = Callable[[int], None]  # samples written since the last call
+SIDECARS = (".json", ".srt", ".vtt", ".lrc", ".cue")
+PLAYLIST = "playlist.m3u8"
+ARTIST = "voiceguide"
 
 
 @dataclass(frozen=True)
 class ExportPlan:
-    wav: Path | None = None
+    name: str  # the routine's, for tags
+    format: str  # a key of writers.FORMATS
+    audio: Path | None = None
     sidecars: tuple[Path, ...] = ()
     tracks_dir: Path | None = None
     tracks: tuple[Path, ...] = ()
+    titles: tuple[str, ...] = ()  # the tracks' step titles
     playlist: Path | None = None
 
     @property
     def files(self) -> list[Path]:
-        single = [self.wav, *self.sidecars] if self.wav else []
+        single = [self.audio, *self.sidecars] if self.audio else []
         return [*single, *self.tracks, *([self.playlist] if self.playlist else [])]
 
 
 def plan_export(
-    routine: Routine,
-    wav: Path | None = None,
+    name: str,
+    step_titles: Iterable[str],
+    output: Path | None = None,
     tracks_dir: Path | None = None,
+    format: str | None = None,
     with_sidecars: bool = True,
     force: bool = False,
 ) -> ExportPlan:
-    """Every file the export will write. Raises OutputError if one exists (without `force`) or
-    a folder cannot be written."""
-    if wav is None and tracks_dir is None:
-        wav = Path(f"{routine.name}.wav")
-    if wav is not None and wav.suffix.lower() != ".wav":
-        raise OutputError(f"{wav}: the output file's name must end in .wav")
-    beside = tuple(wav.with_suffix(s) for s in SIDECARS) if wav and with_sidecars else ()
-    tracks: tuple[Path, ...] = ()
-    playlist = None
-    if tracks_dir is not None:
-        names = track_names([step_title(step) for step in routine.steps])
-        tracks = tuple(tracks_dir / name for name in names)
-        playlist = tracks_dir / PLAYLIST
-    plan = ExportPlan(wav, beside, tracks_dir, tracks, playlist)
+    """Every file the export will write, for a routine called `name` whose top-level steps have
+    these titles. The format is `output`'s extension, else `format`, else WAV. Raises
+    FormatError for a format there is no writer for, EncoderMissing if its encoder is not
+    installed, OutputError if a file exists (without `force`) or a folder cannot be written."""
+    if output is None and tracks_dir is None:
+        output = Path(f"{name}.{format or 'wav'}")
+    if output is not None:
+        format = writers.format_for(output.suffix)
+    format = format or "wav"
+    writers.writer(format).check()
+    beside = tuple(output.with_suffix(s) for s in SIDECARS) if output and with_sidecars else ()
+    titles = tuple(step_titles) if tracks_dir is not None else ()
+    tracks = tuple(tracks_dir / t for t in track_names(titles, writers.FORMATS[format][0]))
+    playlist = tracks_dir / PLAYLIST if tracks_dir is not None else None
+    plan = ExportPlan(name, format, output, beside, tracks_dir, tracks, titles, playlist)
     for path in plan.files:
         if path.is_dir():
             raise OutputError(f"{path} is a folder; give a file name")
@@ -80,11 +83,11 @@ def plan_export(
     return plan
 
 
-def track_names(titles: Iterable[str]) -> list[str]:
+def track_names(titles: Iterable[str], extension: str = ".wav") -> list[str]:
     """'01 - Find the spot.wav': numbered, and safe on every file system and phone."""
     titles = list(titles)
     width = max(2, len(str(len(titles))))
-    return [f"{i:0{width}d} - {_safe_name(title)}.wav" for i, title in enumerate(titles, 1)]
+    return [f"{i:0{width}d} - {_safe_name(t)}{extension}" for i, t in enumerate(titles, 1)]
 
 
 def _safe_name(title: str) -> str:
@@ -128,21 +131,24 @@ def _reason(error: OSError) -> str:
 
 
 def write_export(
-    session: Session, plan: ExportPlan, progress: WriteProgress | None = None
+    timeline: Timeline, cue_pcm: CuePcm, plan: ExportPlan, progress: WriteProgress | None = None
 ) -> list[Path]:
-    """Write every planned file; all of them appear together, or none does."""
-    timeline = session.timeline
-    if timeline.length * 2 > MAX_WAV_BYTES:
-        raise OutputError("the session is too long for a WAV file (4 GB)")
+    """Write every planned file from the timeline and its cues' samples; all of them appear
+    together, or none does."""
+    if plan.tracks_dir and tuple(s.title for s in timeline.steps) != plan.titles:
+        raise AssertionError("the timeline's steps are not the planned tracks")
+    write = writers.writer(plan.format).write
     staging = AtomicFiles()
     created: list[Path] = []
     try:
         created = _make_folders(plan)
         with staging:
-            if plan.wav:
-                _write_single(session, plan, staging, progress)
+            if plan.audio:
+                with staging.open(plan.audio) as f:
+                    write(f, _whole(timeline, cue_pcm, plan.name), progress)
+                _write_sidecars(timeline, plan, staging)
             if plan.tracks_dir:
-                _write_tracks(session, plan, staging, progress)
+                _write_tracks(timeline, cue_pcm, plan, staging, write, progress)
             staging.commit()
     except OSError as e:
         _remove_folders(created)
@@ -154,44 +160,60 @@ def write_export(
     return plan.files
 
 
-def _write_single(session: Session, plan: ExportPlan, staging: AtomicFiles, progress) -> None:
-    timeline = session.timeline
-    assert plan.wav is not None
-    with staging.open(plan.wav) as f:
-        _write_wav(f, session, 0, timeline.length, progress)
+def _whole(timeline: Timeline, cue_pcm: CuePcm, name: str) -> Program:
+    chapters = tuple(Chapter(s.start, s.end, s.title) for s in timeline.steps)
+    return _program(timeline, cue_pcm, 0, timeline.length, chapters, _tags(timeline, name))
+
+
+def _program(
+    timeline: Timeline,
+    cue_pcm: CuePcm,
+    start: int,
+    end: int,
+    chapters: tuple[Chapter, ...],
+    tags: Tags,
+) -> Program:
+    """Samples [start, end) of the session, with times counted from `start`."""
+    words = tuple(
+        Words(c.start - start, c.end - start, c.text)
+        for c in timeline.cues
+        if c.kind == "speech" and start <= c.start < end
+    )
+    span = pieces(timeline, cue_pcm, start, end)
+    return Program(timeline.sample_rate, end - start, span, chapters, words, tags)
+
+
+def _tags(timeline: Timeline, name: str, step: int | None = None) -> Tags:
+    comment = f"voiceguide routine '{name}', {format_clock(timeline.duration)}"
+    if step is None:
+        return Tags(timeline.title, ARTIST, timeline.title, comment)
+    title = timeline.steps[step - 1].title
+    return Tags(title, ARTIST, timeline.title, comment, (step, len(timeline.steps)))
+
+
+def _write_sidecars(timeline: Timeline, plan: ExportPlan, staging: AtomicFiles) -> None:
+    assert plan.audio is not None
     texts = {
         ".json": sidecars.timeline_json(timeline),
         ".srt": sidecars.srt(timeline),
         ".vtt": sidecars.vtt(timeline),
-        ".cue": sidecars.cue_sheet(timeline, plan.wav.name),
+        ".lrc": sidecars.lrc(timeline),
+        ".cue": sidecars.cue_sheet(timeline, plan.audio.name, plan.format),
     }
     for path in plan.sidecars:
         with staging.open(path) as f:
             f.write(texts[path.suffix].encode("utf-8"))
 
 
-def _write_tracks(session: Session, plan: ExportPlan, staging: AtomicFiles, progress) -> None:
-    timeline = session.timeline
+def _write_tracks(timeline, cue_pcm, plan: ExportPlan, staging, write, progress) -> None:
     for step, path in zip(timeline.steps, plan.tracks, strict=True):
+        chapter = (Chapter(0, step.length, step.title),)
+        tags = _tags(timeline, plan.name, step.index)
         with staging.open(path) as f:
-            _write_wav(f, session, step.start, step.end, progress)
+            write(f, _program(timeline, cue_pcm, step.start, step.end, chapter, tags), progress)
     assert plan.playlist is not None
     with staging.open(plan.playlist) as f:
         f.write(sidecars.m3u(timeline, [p.name for p in plan.tracks]).encode("utf-8"))
-
-
-def _write_wav(f: IO[bytes], session: Session, start: int, end: int, progress) -> None:
-    timeline = session.timeline
-    f.write(wav_header(end - start, timeline.sample_rate))
-    for piece in pieces(timeline, session.cue_pcm, start, end):
-        if isinstance(piece, int):
-            # Digital silence becomes a hole: it reads back as zeros and costs no writing.
-            f.seek(2 * piece, os.SEEK_CUR)
-        else:
-            f.write(piece)
-        if progress:
-            progress(piece if isinstance(piece, int) else len(piece) // 2)
-    f.truncate()  # the file ends here, even when it ends in a hole
 
 
 def _remove_folders(folders: list[Path]) -> None:

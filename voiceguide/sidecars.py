@@ -1,5 +1,5 @@
-"""The text files that travel with an export: timeline JSON, SRT and VTT subtitles, a CUE sheet,
-an M3U playlist. Pure functions: timeline in, text out."""
+"""The text files that travel with an export: timeline JSON, SRT and VTT subtitles, LRC synced
+words, a CUE sheet, an M3U8 playlist. Pure functions: timeline in, text out."""
 
 from __future__ import annotations
 
@@ -44,12 +44,38 @@ def vtt(timeline: Timeline) -> str:
     return "\n".join(blocks)
 
 
-def cue_sheet(timeline: Timeline, wav_name: str) -> str:
+def lrc(timeline: Timeline) -> str:
+    """LRC: each speech cue's words at its start, which phone music players show line by line."""
+    return lrc_text(timeline.title, [(start, text) for start, _, text in _speech(timeline)])
+
+
+def lrc_text(title: str, lines: list[tuple[float, str]]) -> str:
+    """[mm:ss.xx] before each line; hundredths rounded down, so a line never shows late."""
+    found = [f"[ti:{_one_line(title)}]"]
+    for seconds, text in lines:
+        hundredths = int(seconds * 100 + 1e-6)
+        minutes, hundredths = divmod(hundredths, 6000)
+        found.append(
+            f"[{minutes:02d}:{hundredths // 100:02d}.{hundredths % 100:02d}]{_one_line(text)}"
+        )
+    return "\n".join(found) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# The CUE sheet's file types: MP3 and WAVE are the sheet's own; players take WAVE for any
+# audio file they can decode.
+CUE_FILE_TYPES = {"mp3": "MP3"}
+
+
+def cue_sheet(timeline: Timeline, audio_name: str, format: str = "wav") -> str:
     """A CUE sheet: a track a top-level step, INDEX 01 at its start (75 frames a second)."""
     lines = [
         f'TITLE "{_quoted(timeline.title)}"',
         'PERFORMER "voiceguide"',
-        f'FILE "{_quoted(wav_name)}" WAVE',
+        f'FILE "{_quoted(audio_name)}" {CUE_FILE_TYPES.get(format, "WAVE")}',
     ]
     for step in timeline.steps:
         frames = round(step.start * 75 / timeline.sample_rate)
@@ -69,7 +95,8 @@ def _quoted(text: str) -> str:
 
 
 def m3u(timeline: Timeline, track_names: list[str]) -> str:
-    """An extended M3U playlist of the tracks, in order, with their lengths and titles."""
+    """An extended M3U playlist of the tracks (UTF-8, names relative to it), in order, with
+    their lengths in whole seconds and their titles."""
     lines = ["#EXTM3U", f"#PLAYLIST:{timeline.title}"]
     for step, name in zip(timeline.steps, track_names, strict=True):
         lines += [f"#EXTINF:{round(step.length / timeline.sample_rate)},{step.title}", name]

@@ -1,0 +1,100 @@
+"""Opus in Ogg through libsndfile's libopus (the soundfile wheel carries both), with our own
+comment header: tags, chapters (CHAPTERnnn) and the words as LRC (LYRICS).
+
+Opus runs only at 8, 12, 16, 24 or 48 kHz, and libsndfile's encoder was measured 4x faster at
+48 kHz than at 24 kHz (1.36 s against 0.31 s for a minute of speech), so the session is written
+at 48 kHz, which is also what every Opus decoder gives back. Each distinct clip (a phrase, a
+chime) is resampled once and placed at its own start, converted, so onsets stay within one
+sample of the timeline. libsndfile records the encoder's pre-skip and the final granule
+position, so decoders give back exactly the length."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
+
+from voiceguide.writers import Program, WriteProgress, encoded, ogg
+
+RATE = 48000
+VENDOR = "voiceguide (libopus through libsndfile)"
+
+
+def check() -> None:
+    encoded.soundfile("OGG", "Opus")
+
+
+def write(f: BinaryIO, audio: Program, progress: WriteProgress | None = None) -> None:
+    sf = encoded.soundfile("OGG", "Opus")
+    rate = RATE
+    stream = ogg.TagsSwap(f, _tags_packet(audio))
+    with sf.SoundFile(stream, "w", rate, 1, format="OGG", subtype="OPUS") as out:
+        for block in encoded.blocks(_resampled(audio, rate, progress)):
+            out.write(block)
+
+
+def _tags_packet(audio: Program) -> bytes:
+    rate = audio.sample_rate
+    tags = audio.tags
+    comments = [("TITLE", tags.title), ("ARTIST", tags.artist), ("ALBUM", tags.album)]
+    if tags.track:
+        comments += [("TRACKNUMBER", str(tags.track[0])), ("TRACKTOTAL", str(tags.track[1]))]
+    comments.append(("COMMENT", tags.comment))
+    starts = [(c.start * 1000 // rate, c.title) for c in audio.chapters]
+    comments += ogg.chapter_comments(starts)
+    packet = ogg.opus_tags(VENDOR, comments)
+    with_words = ogg.opus_tags(VENDOR, [*comments, ("LYRICS", audio.lrc())])
+    return with_words if len(with_words) <= ogg.MAX_PACKET else packet  # one page, or no words
+
+
+def _resampled(audio: Program, rate: int, progress: WriteProgress | None) -> Iterator[bytes | int]:
+    """The program's pieces at `rate`: silence stretched, each clip resampled once."""
+    if rate == audio.sample_rate:
+        yield from _counted(audio.pieces, progress)
+        return
+    done: dict[bytes, bytes] = {}
+    source = 0  # samples of the program read
+    written = 0  # samples at `rate` handed on
+    for piece in _counted(audio.pieces, progress):
+        if isinstance(piece, int):
+            source += piece
+            continue
+        start = _convert(source, audio.sample_rate, rate)
+        if start > written:
+            yield start - written
+        clip = done.get(piece)
+        if clip is None:
+            clip = done[piece] = resample(piece, audio.sample_rate, rate)
+        clip = clip[2 * max(0, written - start) :]  # a neighbour's rounding: a sample at most
+        yield clip
+        written = max(start, written) + len(clip) // 2
+        source += len(piece) // 2
+    end = _convert(audio.length, audio.sample_rate, rate)
+    if end > written:
+        yield end - written
+
+
+def _counted(pieces: Iterable[bytes | int], progress) -> Iterator[bytes | int]:
+    for piece in pieces:
+        yield piece
+        if progress:
+            progress(piece if isinstance(piece, int) else len(piece) // 2)
+
+
+def _convert(samples: int, source: int, target: int) -> int:
+    return (samples * target + source // 2) // source
+
+
+def resample(pcm: bytes, source: int, target: int) -> bytes:
+    """16-bit PCM at another rate, by the Fourier transform: exact band-limited interpolation
+    for a clip that starts and ends in silence (ours fade in and out)."""
+    import numpy as np
+
+    x: Any = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    count = _convert(len(x), source, target)
+    spectrum = np.fft.rfft(x)
+    bins = count // 2 + 1
+    fitted = np.zeros(bins, dtype=complex)
+    kept = min(bins, len(spectrum))
+    fitted[:kept] = spectrum[:kept]
+    y = np.fft.irfft(fitted, count) * (count / len(x))
+    return np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()
