@@ -209,3 +209,33 @@ def test_an_unwritable_phrase_cache_says_where_to_put_it(read_only_dir: Path):
         f"error: cannot write the phrase cache in {read_only_dir / 'cache'}: "
     )
     assert result.stderr.endswith("; set VOICEGUIDE_CACHE to a writable folder\n")
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "m4b"])
+def test_a_full_disk_leaves_nothing_behind_in_every_format(full_disk: Path, fmt: str):
+    result = voiceguide("export", "back-hands", "-o", full_disk / f"hands.{fmt}")
+    assert result.returncode == 5, result.stderr
+    assert result.stderr.startswith(
+        f"error: cannot write {full_disk / f'hands.{fmt}'}: the disk is full"
+    )
+    assert result.stderr.endswith("; nothing was written\n") and result.stderr.count("\n") == 1
+    assert files_in(full_disk) == []
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "m4b"])
+def test_every_format_interrupted_while_writing_leaves_nothing_behind(tmp_path: Path, fmt):
+    routine = load_routine("back-hands")
+    session = build_session(routine)
+    titles = [s.title for s in session.timeline.steps]
+    plan = plan_export(routine.name, titles, tmp_path / "new" / f"hands.{fmt}")
+    written = 0
+
+    def interrupt(samples: int) -> None:
+        nonlocal written
+        written += samples
+        if written > session.timeline.length // 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_export(session.timeline, session.cue_pcm, plan, interrupt)
+    assert files_in(tmp_path) == []

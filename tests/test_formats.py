@@ -199,3 +199,48 @@ def test_mp3_tracks_are_numbered_tagged_and_listed_with_their_lengths(tmp_path: 
     assert playlist[2::2] == [
         f"#EXTINF:{round(s.length / 22050)},{s.title}" for s in timeline.steps
     ]
+
+
+def test_an_unknown_extension_lists_the_formats(tmp_path: Path):
+    result = voiceguide("export", ROUTINE, "-o", tmp_path / "hands.ogg")
+    assert (result.returncode, result.stderr) == (
+        2,
+        "error: cannot write '.ogg' files; use one of .wav, .mp3, .opus, .m4b, .m4a\n",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "opus"])
+def test_without_soundfile_mp3_and_opus_say_how_to_install_it_before_any_work(tmp_path, fmt):
+    # A soundfile that cannot be imported, first on the path: as if it were not installed.
+    (tmp_path / "hide").mkdir()
+    (tmp_path / "hide" / "soundfile.py").write_text("raise ImportError('no soundfile')\n")
+    cache = tmp_path / "cache"
+    env = {"PYTHONPATH": str(tmp_path / "hide"), "VOICEGUIDE_CACHE": str(cache)}
+    result = voiceguide("export", ROUTINE, "-o", tmp_path / f"hands.{fmt}", env=env)
+    what = {"mp3": "MP3", "opus": "Opus"}[fmt]
+    assert (result.returncode, result.stderr) == (
+        3,
+        f"error: {what} export needs soundfile; install it: pip install 'voiceguide[encoders]'\n",
+    )
+    assert not cache.exists() and not (tmp_path / f"hands.{fmt}").exists()
+
+
+def test_without_ffmpeg_m4b_names_the_package_before_any_work(tmp_path: Path):
+    cache = tmp_path / "cache"
+    env = {"PATH": str(tmp_path / "nothing"), "VOICEGUIDE_CACHE": str(cache)}
+    result = voiceguide("export", ROUTINE, "-o", tmp_path / "hands.m4b", env=env)
+    assert (result.returncode, result.stderr) == (
+        3,
+        "error: M4B export needs ffmpeg; install it: sudo apt install ffmpeg\n",
+    )
+    assert not cache.exists()
+    # WAV export needs neither.
+    result = voiceguide(
+        "export",
+        "back-massage-ball",
+        "-o",
+        tmp_path / "b.wav",
+        env={"PYTHONPATH": str(tmp_path / "nothing"), "PATH": str(tmp_path / "nothing")},
+    )
+    assert result.returncode == 0, result.stderr

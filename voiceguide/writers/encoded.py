@@ -3,7 +3,7 @@ session's pieces as blocks of int16 samples for its encoder."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any, BinaryIO
 
@@ -28,6 +28,14 @@ def soundfile(container: str, what: str) -> ModuleType:
     return soundfile
 
 
+def counted(pieces: Iterable[bytes | int], progress) -> Iterator[bytes | int]:
+    """The pieces, telling `progress` how many samples each held as it is taken."""
+    for piece in pieces:
+        yield piece
+        if progress:
+            progress(piece if isinstance(piece, int) else len(piece) // 2)
+
+
 def blocks(pieces: Iterable[bytes | int]) -> Iterator[Any]:
     """int16 samples (numpy arrays) for each piece; silence as zeros, in blocks."""
     import numpy as np
@@ -42,23 +50,83 @@ def blocks(pieces: Iterable[bytes | int]) -> Iterator[Any]:
             yield np.frombuffer(piece, dtype="<i2")
 
 
-class Shifted:
+class Guarded:
+    """A file libsndfile writes through Python callbacks. An exception cannot cross that C
+    boundary (cffi prints it and carries on), so `write`, `seek` and `tell` keep the first one
+    (a short write, position 0), and `encode` raises it once libsndfile has given up.
+    Subclasses say what they do in `put`, `move` and `where`."""
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+    def write(self, data: bytes) -> int:
+        if self.error is None:
+            try:
+                self.put(data)
+                return len(data)
+            except BaseException as e:  # a full disk, or Ctrl-C
+                self.error = e
+        return 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._guarded(lambda: self.move(offset, whence))
+
+    def tell(self) -> int:
+        return self._guarded(self.where)
+
+    def _guarded(self, action: Callable[[], int]) -> int:
+        if self.error is None:
+            try:
+                return action()
+            except BaseException as e:  # flushing what is buffered: a full disk
+                self.error = e
+        return 0
+
+    def put(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def move(self, offset: int, whence: int) -> int:
+        raise NotImplementedError
+
+    def where(self) -> int:
+        raise NotImplementedError
+
+    def read(self, size: int = -1) -> bytes:  # soundfile asks that it exist
+        raise OSError("the output is written, not read")
+
+
+def encode(stream: Guarded, output: Callable[[], Any], samples: Iterable[Any]) -> None:
+    """Write every block of samples into `output()` (a soundfile.SoundFile on `stream`),
+    raising the error the stream kept, if any, rather than libsndfile's echo of it."""
+    try:
+        with output() as out:
+            for block in samples:
+                out.write(block)
+                if stream.error:
+                    break
+    except BaseException:
+        if stream.error:
+            raise stream.error from None
+        raise
+    if stream.error:
+        raise stream.error
+
+
+class Shifted(Guarded):
     """A file seen from `base` on: what libsndfile writes at 0 lands after what we put first
     (the ID3 tag). Write, seek and tell only: libsndfile never reads back what it writes."""
 
     def __init__(self, f: BinaryIO, base: int) -> None:
+        super().__init__()
         self.f, self.base = f, base
 
-    def write(self, data: bytes) -> int:
-        return self.f.write(data)
+    def put(self, data: bytes) -> None:
+        self.f.write(data)
 
-    def seek(self, offset: int, whence: int = 0) -> int:
+    def move(self, offset: int, whence: int) -> int:
         if whence == 0:
             offset += self.base
         return self.f.seek(offset, whence) - self.base
 
-    def tell(self) -> int:
+    def where(self) -> int:
         return self.f.tell() - self.base
-
-    def read(self, size: int = -1) -> bytes:  # soundfile asks that it exist
-        raise OSError("the output is written, not read")

@@ -25,17 +25,17 @@ def write(f: BinaryIO, audio: Program, progress: WriteProgress | None = None) ->
     tag = id3.tag(audio.tags, audio.chapters, audio.words, audio.sample_rate)
     f.write(tag)
     stream = encoded.Shifted(f, len(tag))
-    with sf.SoundFile(
+    encoded.encode(
         stream,
-        "w",
-        audio.sample_rate,
-        1,
-        format="MP3",
-        subtype="MPEG_LAYER_III",
-        bitrate_mode="VARIABLE",
-        compression_level=QUALITY,
-    ) as out:
-        for block in encoded.blocks(audio.pieces):
-            out.write(block)
-            if progress:
-                progress(len(block))
+        lambda: sf.SoundFile(
+            stream,
+            "w",
+            audio.sample_rate,
+            1,
+            format="MP3",
+            subtype="MPEG_LAYER_III",
+            bitrate_mode="VARIABLE",
+            compression_level=QUALITY,
+        ),
+        encoded.blocks(encoded.counted(audio.pieces, progress)),
+    )

@@ -17,6 +17,8 @@ import struct
 from collections.abc import Sequence
 from typing import BinaryIO
 
+from voiceguide.writers.encoded import Guarded
+
 HEADER = struct.Struct("<4sBBqIIIB")  # up to and including the segment count: 27 bytes
 MAX_PACKET = 255 * 255 - 1  # what one page can hold whole (its lacing ends below 255)
 
@@ -95,23 +97,24 @@ def chapter_comments(chapters: Sequence[tuple[int, str]]) -> list[tuple[str, str
     return comments
 
 
-class TagsSwap:
+class TagsSwap(Guarded):
     """A file libsndfile writes Ogg Opus into, that swaps the second page (OpusTags) for ours.
 
     Bytes are held until the first two pages are whole; then the first page and our tags page
     go out, and everything after passes straight through. Write, seek and tell only."""
 
     def __init__(self, f: BinaryIO, tags_packet: bytes) -> None:
+        super().__init__()
         self.f = f
         self.tags = tags_packet
         self.held = b""
         self.passing = False
         self.shift = 0  # our page's length minus theirs: file position minus libsndfile's
 
-    def write(self, data: bytes) -> int:
+    def put(self, data: bytes) -> None:
         if self.passing:
             self.f.write(data)
-            return len(data)
+            return
         self.held += data
         first = parse_page(self.held)
         second = first and parse_page(self.held[first[0] :])
@@ -123,17 +126,13 @@ class TagsSwap:
             self.f.write(self.held[: first[0]] + ours + self.held[first[0] + length :])
             self.shift = len(ours) - length
             self.held, self.passing = b"", True
-        return len(data)
 
-    def seek(self, offset: int, whence: int = 0) -> int:
+    def move(self, offset: int, whence: int) -> int:
         if not self.passing and offset == 0 and whence in (0, 2):
             return 0  # libsndfile looks at the (empty) file's size when it opens it
         if whence == 0:
             offset += self.shift
         return self.f.seek(offset, whence) - self.shift
 
-    def tell(self) -> int:
+    def where(self) -> int:
         return self.f.tell() - self.shift if self.passing else len(self.held)
-
-    def read(self, size: int = -1) -> bytes:  # soundfile asks that it exist
-        raise OSError("the output is written, not read")

@@ -27,9 +27,11 @@ def write(f: BinaryIO, audio: Program, progress: WriteProgress | None = None) ->
     sf = encoded.soundfile("OGG", "Opus")
     rate = RATE
     stream = ogg.TagsSwap(f, _tags_packet(audio))
-    with sf.SoundFile(stream, "w", rate, 1, format="OGG", subtype="OPUS") as out:
-        for block in encoded.blocks(_resampled(audio, rate, progress)):
-            out.write(block)
+    encoded.encode(
+        stream,
+        lambda: sf.SoundFile(stream, "w", rate, 1, format="OGG", subtype="OPUS"),
+        encoded.blocks(_resampled(audio, rate, encoded.counted(audio.pieces, progress))),
+    )
 
 
 def _tags_packet(audio: Program) -> bytes:
@@ -46,15 +48,15 @@ def _tags_packet(audio: Program) -> bytes:
     return with_words if len(with_words) <= ogg.MAX_PACKET else packet  # one page, or no words
 
 
-def _resampled(audio: Program, rate: int, progress: WriteProgress | None) -> Iterator[bytes | int]:
+def _resampled(audio: Program, rate: int, pieces: Iterable[bytes | int]) -> Iterator[bytes | int]:
     """The program's pieces at `rate`: silence stretched, each clip resampled once."""
     if rate == audio.sample_rate:
-        yield from _counted(audio.pieces, progress)
+        yield from pieces
         return
     done: dict[bytes, bytes] = {}
     source = 0  # samples of the program read
     written = 0  # samples at `rate` handed on
-    for piece in _counted(audio.pieces, progress):
+    for piece in pieces:
         if isinstance(piece, int):
             source += piece
             continue
@@ -71,13 +73,6 @@ def _resampled(audio: Program, rate: int, progress: WriteProgress | None) -> Ite
     end = _convert(audio.length, audio.sample_rate, rate)
     if end > written:
         yield end - written
-
-
-def _counted(pieces: Iterable[bytes | int], progress) -> Iterator[bytes | int]:
-    for piece in pieces:
-        yield piece
-        if progress:
-            progress(piece if isinstance(piece, int) else len(piece) // 2)
 
 
 def _convert(samples: int, source: int, target: int) -> int:
