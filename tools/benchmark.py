@@ -259,6 +259,42 @@ def pause_tails(card, env: dict) -> list[float]:
     return tails
 
 
+def format_figures(folder: Path, routine: Path, two_hours: Path, env: dict) -> list[str]:
+    """MP3 and Opus exports against ffmpeg encoding the same session's WAV, and the peak memory
+    of a 2-hour MP3 export. The cache is warm; each export writes its sidecars too."""
+    if shutil.which("ffmpeg") is None:
+        return ["formats: not measured, ffmpeg is not installed"]
+    wav = folder / "same.wav"
+    subprocess.run([*VOICEGUIDE, "export", str(routine), "-o", str(wav), "--force"], env=env)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+
+    def ours(extension: str) -> float:
+        out = folder / f"ours.{extension}"
+        return timed([*VOICEGUIDE, "export", str(routine), "-o", str(out), "--force"], env, **quiet)
+
+    def ffmpeg(*encoder: str, extension: str) -> float:
+        out = str(folder / f"theirs.{extension}")
+        return timed(["ffmpeg", "-v", "error", "-y", "-i", str(wav), *encoder, out], **quiet)
+
+    mp3 = median_of(3, lambda i: ours("mp3"))
+    ffmpeg_mp3 = median_of(3, lambda i: ffmpeg("-q:a", "6", extension="mp3"))
+    opus = median_of(3, lambda i: ours("opus"))
+    ffmpeg_opus = median_of(3, lambda i: ffmpeg("-c:a", "libopus", extension="opus"))
+    big = [*VOICEGUIDE, "export", str(two_hours), "-o", str(folder / "two.mp3"), "--force"]
+    peak = peak_memory_mb(big, env)
+    sizes = {e: (folder / f"ours.{e}").stat().st_size / 1e6 for e in ("mp3", "opus")}
+    minutes = wav.stat().st_size / 2 / 22050 / 60
+    return [
+        f"MP3 export                  {mp3:7.3f} s  ({sizes['mp3'] * 10 / minutes:.2f} MB per "
+        f"10 minutes); ffmpeg -q:a 6 on the WAV {ffmpeg_mp3:.3f} s",
+        f"  ratio to ffmpeg           {mp3 / ffmpeg_mp3:7.2f}x   (goal: at most 1.0x)",
+        f"Opus export                 {opus:7.3f} s  ({sizes['opus'] * 10 / minutes:.2f} MB per "
+        f"10 minutes); ffmpeg -c:a libopus on the WAV {ffmpeg_opus:.3f} s",
+        f"  ratio to ffmpeg           {opus / ffmpeg_opus:7.2f}x",
+        f"2-hour MP3 export peak memory {peak:5.1f} MB  (goal: 100 MB)",
+    ]
+
+
 def main() -> None:
     compileall.compile_dir(ROOT / "voiceguide", quiet=1)  # as an installed package would be
     runs = 3
@@ -293,6 +329,7 @@ def main() -> None:
         big = [*VOICEGUIDE, "export", str(two_hours), "-o", str(folder / "two.wav"), "--force"]
         peak = peak_memory_mb(big, env)
         two_hour_bytes = (folder / "two.wav").stat().st_size
+        formats = format_figures(folder, routine_path, two_hours, env)
 
         command = shutil.which("voiceguide") or "voiceguide"
         helps = [timed([command, "--help"], stdout=subprocess.DEVNULL) for _ in range(10)]
@@ -319,6 +356,7 @@ def main() -> None:
     print(
         f"bad routines refused        {max(bad) * 1000:7.1f} ms at worst, of {len(bad)} (goal: 1 s)"
     )
+    print("\n".join(formats))
     print("\n".join(played))
 
 

@@ -95,21 +95,26 @@ class Guarded:
         raise OSError("the output is written, not read")
 
 
-def encode(stream: Guarded, output: Callable[[], Any], samples: Iterable[Any]) -> None:
-    """Write every block of samples into `output()` (a soundfile.SoundFile on `stream`),
-    raising the error the stream kept, if any, rather than libsndfile's echo of it."""
+def encode(stream: Guarded, output: Callable[[], Any], feed: Callable[[Any], None]) -> None:
+    """Open `output()` (a soundfile.SoundFile on `stream`) and `feed` it, raising the error
+    the stream kept, if any, rather than libsndfile's echo of it."""
     try:
         with output() as out:
-            for block in samples:
-                out.write(block)
-                if stream.error:
-                    break
+            feed(out)
     except BaseException:
         if stream.error:
             raise stream.error from None
         raise
     if stream.error:
         raise stream.error
+
+
+def write_all(out: Any, stream: Guarded, samples: Iterable[Any]) -> None:
+    """Every block into `out`, stopping at the stream's first error."""
+    for block in samples:
+        out.write(block)
+        if stream.error:
+            return
 
 
 class Shifted(Guarded):

@@ -27,10 +27,11 @@ def write(f: BinaryIO, audio: Program, progress: WriteProgress | None = None) ->
     sf = encoded.soundfile("OGG", "Opus")
     rate = RATE
     stream = ogg.TagsSwap(f, _tags_packet(audio))
+    resampled = _resampled(audio, rate, encoded.counted(audio.pieces, progress))
     encoded.encode(
         stream,
         lambda: sf.SoundFile(stream, "w", rate, 1, format="OGG", subtype="OPUS"),
-        encoded.blocks(_resampled(audio, rate, encoded.counted(audio.pieces, progress))),
+        lambda out: encoded.write_all(out, stream, encoded.blocks(resampled)),
     )
 
 
