@@ -265,8 +265,10 @@ def format_figures(folder: Path, routine: Path, two_hours: Path, env: dict) -> l
     if shutil.which("ffmpeg") is None:
         return ["formats: not measured, ffmpeg is not installed"]
     wav = folder / "same.wav"
-    subprocess.run([*VOICEGUIDE, "export", str(routine), "-o", str(wav), "--force"], env=env)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run(
+        [*VOICEGUIDE, "export", str(routine), "-o", str(wav), "--force"], env=env, **quiet
+    )
 
     def ours(extension: str) -> float:
         out = folder / f"ours.{extension}"
