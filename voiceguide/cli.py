@@ -15,6 +15,7 @@ import click
 from voiceguide import __version__
 from voiceguide.errors import VoiceguideError
 from voiceguide.routine import SpeechSettings
+from voiceguide.writers import FORMATS
 
 EXIT_INTERRUPTED = 130
 EXIT_BUG = 70  # sysexits' EX_SOFTWARE
@@ -220,7 +221,7 @@ def _where(status) -> str:
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(["wav", "mp3", "opus", "m4b"]),
+    type=click.Choice(list(FORMATS)),
     help="The tracks' format when there is no -o (default: wav).",
 )
 @click.option(
