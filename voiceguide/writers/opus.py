@@ -10,12 +10,16 @@ position, so decoders give back exactly the length."""
 
 from __future__ import annotations
 
+import hashlib
+import math
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from voiceguide.writers import Program, WriteProgress, encoded, ogg
 
 RATE = 48000
+MAX_KEPT = 24 << 20  # bytes of resampled clips kept for reuse
 VENDOR = "voiceguide (libopus through libsndfile)"
 
 
@@ -54,7 +58,7 @@ def _resampled(audio: Program, rate: int, pieces: Iterable[bytes | int]) -> Iter
     if rate == audio.sample_rate:
         yield from pieces
         return
-    done: dict[bytes, bytes] = {}
+    done = Resampled(audio.sample_rate, rate)
     source = 0  # samples of the program read
     written = 0  # samples at `rate` handed on
     for piece in pieces:
@@ -65,8 +69,6 @@ def _resampled(audio: Program, rate: int, pieces: Iterable[bytes | int]) -> Iter
         if start > written:
             yield start - written
         clip = done.get(piece)
-        if clip is None:
-            clip = done[piece] = resample(piece, audio.sample_rate, rate)
         clip = clip[2 * max(0, written - start) :]  # a neighbour's rounding: a sample at most
         yield clip
         written = max(start, written) + len(clip) // 2
@@ -76,21 +78,64 @@ def _resampled(audio: Program, rate: int, pieces: Iterable[bytes | int]) -> Iter
         yield end - written
 
 
+class Resampled:
+    """Clips resampled once each, kept by their digest (a phrase recurs all through a
+    session), up to MAX_KEPT bytes: a long session's many phrases then cost at most that."""
+
+    def __init__(self, source: int, target: int) -> None:
+        self.source, self.target = source, target
+        self.kept: OrderedDict[bytes, bytes] = OrderedDict()
+        self.size = 0
+
+    def get(self, pcm: bytes) -> bytes:
+        key = hashlib.blake2b(pcm, digest_size=16).digest()
+        clip = self.kept.get(key)
+        if clip is not None:
+            self.kept.move_to_end(key)
+            return clip
+        clip = self.kept[key] = resample(pcm, self.source, self.target)
+        self.size += len(clip)
+        while self.size > MAX_KEPT:
+            self.size -= len(self.kept.popitem(last=False)[1])
+        return clip
+
+
 def _convert(samples: int, source: int, target: int) -> int:
     return (samples * target + source // 2) // source
 
 
 def resample(pcm: bytes, source: int, target: int) -> bytes:
-    """16-bit PCM at another rate, by the Fourier transform: exact band-limited interpolation
-    for a clip that starts and ends in silence (ours fade in and out)."""
+    """16-bit PCM at another rate, by the Fourier transform: exact band-limited interpolation.
+
+    The clip is padded with silence to a length whose transforms at both rates factor into
+    small primes: numpy keeps a plan for each length it meets, and plans for awkward lengths
+    were measured to hold 70 MB. The silence also keeps the clip's end from wrapping onto its
+    start."""
     import numpy as np
 
     x: Any = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    count = _convert(len(x), source, target)
-    spectrum = np.fft.rfft(x)
-    bins = count // 2 + 1
-    fitted = np.zeros(bins, dtype=complex)
-    kept = min(bins, len(spectrum))
+    g = math.gcd(source, target)
+    p, q = source // g, target // g  # 147 and 320 for 22050 -> 48000
+    m = _smooth(-(-len(x) // p) + 1)
+    spectrum = np.fft.rfft(x, p * m)  # zero-padded to p * m
+    fitted = np.zeros(q * m // 2 + 1, dtype=complex)
+    kept = min(len(fitted), len(spectrum))
     fitted[:kept] = spectrum[:kept]
-    y = np.fft.irfft(fitted, count) * (count / len(x))
+    y = np.fft.irfft(fitted, q * m)[: _convert(len(x), source, target)] * (q / p)
     return np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()
+
+
+def _smooth(n: int) -> int:
+    """The least 2^a 3^b 5^c at or above n."""
+    best = 1 << max(0, n - 1).bit_length()
+    threes = 1
+    while threes < best:
+        both = threes
+        while both < best:
+            twos = both
+            while twos < n:
+                twos *= 2
+            best = min(best, twos)
+            both *= 5
+        threes *= 3
+    return best
