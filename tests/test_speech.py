@@ -12,7 +12,7 @@ import pytest
 from audiocheck import espeak
 from conftest import voiceguide
 
-from voiceguide.audio import Clip, loudness_dbfs, trim_silence
+from voiceguide.audio import Clip, loudness_dbfs, peak_dbfs, trim_silence
 from voiceguide.cache import PhraseCache
 from voiceguide.engines.espeak import AMPLITUDE, EspeakEngine
 from voiceguide.errors import SpeechError
@@ -140,3 +140,30 @@ def test_two_exports_of_one_routine_at_once_share_a_cold_cache(tmp_path: Path):
     assert (tmp_path / "one.json").read_text() == (tmp_path / "two.json").read_text()
     leftovers = [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.suffix != ".wav"]
     assert leftovers == []
+
+
+def test_cold_exports_are_identical_with_one_worker_or_several(tmp_path: Path, monkeypatch):
+    from voiceguide import workers
+
+    routines = [load_routine(name) for name in ("back-full", "headache-acupressure")]
+    several = [build_session(r, cache=PhraseCache(tmp_path / "several")) for r in routines]
+    assert workers.worker_count(len(several[0].phrases.entries)) > 1
+    monkeypatch.setattr(workers, "MAX_WORKERS", 1)
+    monkeypatch.setattr(workers, "PHRASES_PER_TASK", 7)  # another order of synthesis too
+    one = [build_session(r, cache=PhraseCache(tmp_path / "one")) for r in routines]
+    for a, b in zip(several, one, strict=True):
+        assert a.phrases.synthesized > 0 and b.phrases.synthesized > 0
+        assert a.timeline == b.timeline
+        assert {t: a.phrases.pcm(t) for t in a.phrases.entries} == {
+            t: b.phrases.pcm(t) for t in b.phrases.entries
+        }
+
+
+def test_every_phrase_is_as_loud_as_the_chimes_with_peaks_below_minus_1_dbfs():
+    session = build_session(load_routine("back-full"))
+    chimes = {role: loudness_dbfs(clip.pcm, 22050) for role, clip in session.chimes.items()}
+    for text in session.phrases.entries:
+        pcm = session.phrases.pcm(text)
+        assert peak_dbfs(pcm) < -1.0, text
+        for role, level in chimes.items():
+            assert abs(loudness_dbfs(pcm, 22050) - level) <= 1.5, (text, role)

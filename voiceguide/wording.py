@@ -21,12 +21,12 @@ CONTEXT_PLACEHOLDERS = ("side", "round", "rounds")
 
 # phrase name -> (placeholders it needs, placeholders of its own); all allow the context ones.
 PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "round": (("round",), ()),
-    "first_side": (("side",), ()),
-    "next_side": (("side",), ()),
+    "round": ((), ()),
+    "first_side": ((), ()),
+    "next_side": ((), ()),  # "Now the other arm." needs no '{side}'
     "halfway": ((), ()),
     **{f"count_{k}": ((), ()) for k in range(1, 11)},
-    "resuming": (("step",), ("step",)),
+    "resuming": ((), ("step",)),
     "hold_left": (("time",), ("time",)),
     "one_minute": ((), ()),
     "minutes": (("count",), ("count",)),

@@ -47,7 +47,11 @@ class PiperEngine:
     def __init__(self) -> None:
         import importlib.util
 
-        if importlib.util.find_spec("piper") is None:
+        try:
+            found = all(importlib.util.find_spec(name) for name in ("piper", "onnxruntime"))
+        except ImportError:
+            found = False
+        if not found:
             raise SpeechError(INSTALL)
         self._loaded: dict[str, object] = {}
         self._voices: list[Voice] | None = None
