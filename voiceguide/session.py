@@ -14,7 +14,7 @@ from voiceguide.engines import get_engine
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
 from voiceguide.pronounce import Pronunciation
 from voiceguide.routine import Position, Routine, SpeechSettings
-from voiceguide.speech import DEFAULT_RATE, DEFAULT_VOLUME, Speaking, SpeechEngine, find_voice
+from voiceguide.speech import DEFAULT_RATE, DEFAULT_VOLUME, Speaking, SpeechEngine, voice_of
 from voiceguide.timeline import Cue, SpeechInfo, Timeline
 from voiceguide.wording import Wording, language_code, wording_for
 
@@ -42,9 +42,7 @@ def wording_of(routine: Routine, speaking: Speaking, engine: SpeechEngine) -> Wo
         language, where = routine.language, positions.get("language")
     else:
         # A voice named by its language ('de', 'en-us', 'en_US-joe-medium') needs no lookup.
-        language = (
-            language_code(speaking.voice) or find_voice(speaking.voice, engine.voices()).language
-        )
+        language = language_code(speaking.voice) or voice_of(engine, speaking.voice).language
         where = positions.get("voice")
     where = where or positions.get("routine") or Position(str(routine.path), 1, 1)
     return wording_for(language, routine.wording, where)

@@ -82,6 +82,13 @@ def find_voice(wanted: str, voices: list[Voice]) -> Voice:
     raise SpeechError(f"unknown voice '{wanted}' ({hint})")
 
 
+def voice_of(engine: SpeechEngine, wanted: str) -> Voice:
+    """The voice `wanted` names: the engine's own lookup if it has one (Piper's takes paths
+    too), else one of its voices by id, name or language."""
+    lookup = getattr(engine, "voice", None)
+    return lookup(wanted) if lookup is not None else find_voice(wanted, engine.voices())
+
+
 def brief(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from voiceguide.cache import PhraseCache
 from voiceguide.errors import OutputError, SpeechError, VoiceguideError
 from voiceguide.finishing import finish
-from voiceguide.speech import Speaking, SpeechEngine, find_voice, silence_stdout
+from voiceguide.speech import Speaking, SpeechEngine, silence_stdout, voice_of
 
 PHRASES_PER_TASK = 4
 MAX_WORKERS = 8
@@ -54,7 +54,7 @@ def serve(requests, answers) -> None:
 def synthesize_batch(engine, speaking: Speaking, cache_root: Path, items: list) -> list[dict]:
     """Synthesize what the cache lacks; describe each entry, for the caller to rebuild."""
     cache = PhraseCache(cache_root)
-    voice = find_voice(speaking.voice, engine.voices()).id
+    voice = voice_of(engine, speaking.voice).id
     made = []
     for text, key in items:
         # Another process sharing the cache may have made it since the caller looked.

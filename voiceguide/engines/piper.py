@@ -75,14 +75,20 @@ class PiperEngine:
             self._voices = [_describe(name, path) for name, path in _voice_files().items()]
         return self._voices
 
+    def voice(self, wanted: str) -> Voice:
+        """A voice by name, or by the path of its .onnx file (checked). Raises SpeechError."""
+        if not _is_path(wanted):
+            return find_voice(wanted, self.voices())
+        path = self.voice_path(wanted)
+        return _describe(str(path), path)
+
     def voice_path(self, wanted: str) -> Path:
-        """The .onnx file a voice name or path means. Raises SpeechError."""
-        if wanted.endswith(".onnx") or os.sep in wanted:
+        """The .onnx file a voice name or path means, checked. Raises SpeechError."""
+        if _is_path(wanted):
             path = Path(wanted).expanduser()
         else:
-            path = _voice_files().get(find_voice(wanted, self.voices()).id)
-        if path is None or not path.is_file():
-            raise SpeechError(f"the Piper voice file {wanted} does not exist")
+            path = _voice_files()[find_voice(wanted, self.voices()).id]
+        check_voice_file(path)
         return path
 
     def synthesize(self, text: str, speaking: Speaking) -> Clip:
@@ -112,27 +118,40 @@ class PiperEngine:
         return voice
 
 
+def _is_path(wanted: str) -> bool:
+    return wanted.endswith(".onnx") or "/" in wanted or os.sep in wanted
+
+
+def check_voice_file(path: Path) -> dict:
+    """The voice's JSON, if the pair of files looks usable: an ONNX model and its JSON with a
+    sample rate. Raises SpeechError, one line, before anything is synthesized or cached."""
+    config_path = Path(f"{path}.json")
+    try:
+        with path.open("rb") as f:
+            head = f.read(2)
+    except OSError:
+        raise SpeechError(f"the Piper voice file {path} does not exist") from None
+    if head[:1] != b"\x08":  # an ONNX model is a protobuf that starts with its ir_version
+        raise SpeechError(f"the Piper voice file {path} is not an ONNX model")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        rate = config["audio"]["sample_rate"]
+    except FileNotFoundError:
+        raise SpeechError(f"the Piper voice {path} has no {config_path.name} beside it") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SpeechError(f"the Piper voice's {config_path.name} is not usable ({e})") from None
+    if not isinstance(rate, int) or not 8000 <= rate <= 48000:
+        raise SpeechError(f"the Piper voice's {config_path.name} gives no usable sample rate")
+    return config
+
+
 def load_voice(path: Path):
     """A PiperVoice with one onnxruntime thread. Raises SpeechError for a bad voice file."""
     import onnxruntime
     from piper import PiperVoice
     from piper.config import PiperConfig
 
-    config_path = Path(f"{path}.json")
-    try:
-        config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise SpeechError(
-            f"the Piper voice {path.name} has no {config_path.name} beside it"
-        ) from None
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise SpeechError(f"the Piper voice's {config_path.name} is not usable: {e}") from None
-    if not 8000 <= config.sample_rate <= 48000:
-        raise SpeechError(f"the Piper voice's {config_path.name} says {config.sample_rate} Hz")
-    with path.open("rb") as f:
-        head = f.read(64)
-    if not head[:1] == b"\x08":  # an ONNX model is a protobuf starting with its ir_version
-        raise SpeechError(f"the Piper voice {path.name} is not an ONNX model")
+    config = PiperConfig.from_dict(check_voice_file(path))
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
