@@ -100,3 +100,15 @@ class FakeEngine:
         ]
         hiss = [(-1) ** i * 3 for i in range(800)]  # faint: -80 dBFS
         return Clip(array("h", hiss + tone + hiss).tobytes(), rate)
+
+
+class HangingEngine(FakeEngine):
+    """An engine that never finishes its phrase (run in a worker: PYTHONPATH must find this)."""
+
+    name = "hang"
+    isolate = True
+
+    def synthesize(self, text: str, speaking):
+        import time
+
+        time.sleep(3600)

@@ -18,7 +18,7 @@ from conftest import voiceguide
 pytest.importorskip("piper", reason="the piper extra is not installed")
 
 from voiceguide.audio import Clip, loudness_dbfs, peak_dbfs
-from voiceguide.engines.piper import PACE, SENTENCE_GAP
+from voiceguide.engines.piper import SENTENCE_GAP, length_scale
 from voiceguide.finishing import finish
 
 ROUTINE = """\
@@ -80,7 +80,7 @@ def test_piper_says_the_routines_words_exactly_as_piper_renders_them(exported):
     _, pcm = read_wav(one)
     cues = {c["text"]: c for c in timeline["cues"] if c["kind"] == "speech"}
     own = subprocess.run(
-        [sys.executable, "-c", PIPERS_OWN, str(PACE / 135), str(SENTENCE_GAP)],
+        [sys.executable, "-c", PIPERS_OWN, str(length_scale(135)), str(SENTENCE_GAP)],
         input=json.dumps(list(cues)),
         capture_output=True,
         text=True,

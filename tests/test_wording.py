@@ -236,3 +236,25 @@ def test_piper_without_its_extra_is_exit_3_with_the_install_line(tmp_path: Path)
         3,
         "error: Piper is not installed; install it with: pip install 'voiceguide[piper]'\n",
     )
+
+
+def test_an_engine_that_hangs_is_one_error_and_no_stray_process(tmp_path, monkeypatch):
+    from voiceguide import workers
+    from voiceguide.errors import SpeechError
+
+    monkeypatch.setitem(engines.ENGINES, "hang", "fakes:HangingEngine")
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    monkeypatch.setattr(workers, "ANSWER_SECONDS", 1.5)
+    started = []
+    real_start = workers._start_worker
+    monkeypatch.setattr(
+        workers, "_start_worker", lambda hello: started.append(real_start(hello)) or started[-1]
+    )
+    with pytest.raises(
+        SpeechError, match=r"^the speech engine \(hang\) stopped answering; try again$"
+    ):
+        build_session(
+            load_routine("back-hands"), SpeechSettings(engine="hang"), cache=PhraseCache(tmp_path)
+        )
+    assert started and all(worker.poll() is not None for worker in started)
+    assert not list(tmp_path.rglob("*.wav"))

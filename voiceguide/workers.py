@@ -30,6 +30,7 @@ from voiceguide.finishing import finish
 from voiceguide.speech import Speaking, SpeechEngine, silence_stdout, voice_of
 
 PHRASES_PER_TASK = 4
+ANSWER_SECONDS = 24  # a worker silent this long is hung: with the 5 s to stop it, within 30 s
 MAX_WORKERS = 8
 _RAISED_IN_WORKERS = {error.__name__: error for error in (SpeechError, OutputError)}
 
@@ -87,7 +88,12 @@ def synthesize_in_workers(
             for worker in workers:
                 _give(worker, tasks, batch, selector)
             while selector.get_map():
-                for key, _ in selector.select():
+                ready = selector.select(timeout=ANSWER_SECONDS)
+                if not ready:
+                    raise SpeechError(
+                        f"the speech engine ({engine.name}) stopped answering; try again"
+                    )
+                for key, _ in ready:
                     answer = _answer(key.fileobj, engine)
                     made += answer
                     if progress:

