@@ -76,8 +76,8 @@ def find_voice(wanted: str, voices: list[Voice]) -> Voice:
         found = [v for v in voices if match(v)]
         if found:
             return found[0]
-    names = sorted({v.id.rsplit("/", 1)[-1] for v in voices})
-    close = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+    names = {v.id.rsplit("/", 1)[-1].lower(): v.id.rsplit("/", 1)[-1] for v in voices}
+    close = [names[n] for n in difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.6)]
     hint = f"closest: {', '.join(close)}" if close else "see 'voiceguide voices'"
     raise SpeechError(f"unknown voice '{wanted}' ({hint})")
 

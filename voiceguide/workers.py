@@ -1,14 +1,14 @@
 """Speech workers: fresh interpreters that each own one engine and synthesize into the cache.
 
-The real engine never runs in the calling process. A worker is `python -m voiceguide.workers`,
-spawned, never forked (forking after pyttsx3 initialises hangs); it ignores Ctrl-C (the caller
+The engine synthesizes only here. A worker is `python -m voiceguide.workers`, spawned, never
+forked (forking after a speech library initialises can hang); it ignores Ctrl-C (the caller
 handles it) and sends its stdout nowhere. Separate processes synthesize safely in parallel;
 threads would not.
 
 The protocol is JSON lines: the first line on the worker's stdin carries the engine (pickled,
 base64); each further line is a batch of phrases, answered by one line. The answers go to a
-duplicate of the original stdout, because stdout itself is sent to nowhere: pyttsx3's espeak
-driver prints "Audio saved to ..." there from espeak's thread.
+duplicate of the original stdout, because stdout itself is sent to nowhere: an engine's
+library may print there from its own threads.
 """
 
 from __future__ import annotations

