@@ -26,7 +26,6 @@ from pathlib import Path
 
 from voiceguide.cache import PhraseCache
 from voiceguide.errors import OutputError, SpeechError, VoiceguideError
-from voiceguide.finishing import finish
 from voiceguide.speech import Speaking, SpeechEngine, silence_stdout, voice_of
 
 PHRASES_PER_TASK = 4
@@ -54,6 +53,8 @@ def serve(requests, answers) -> None:
 
 def synthesize_batch(engine, speaking: Speaking, cache_root: Path, items: list) -> list[dict]:
     """Synthesize what the cache lacks; describe each entry, for the caller to rebuild."""
+    from voiceguide.finishing import finish  # numpy: only where phrases are made
+
     cache = PhraseCache(cache_root)
     voice = voice_of(engine, speaking.voice).id
     made = []
