@@ -82,7 +82,9 @@ def synthesize_in_workers(
     tasks = [missing[i : i + PHRASES_PER_TASK] for i in range(0, len(missing), PHRASES_PER_TASK)]
     hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
     batch = {"speaking": asdict(speaking), "cache": str(cache_root)}
-    workers = [_start_worker(hello) for _ in range(worker_count(len(missing)))]
+    # An engine may want fewer: one that loads a large model, or forks for every phrase.
+    count = min(worker_count(len(missing)), getattr(engine, "max_workers", MAX_WORKERS))
+    workers = [_start_worker(hello) for _ in range(count)]
     made: list[dict] = []
     try:
         with selectors.DefaultSelector() as selector:
