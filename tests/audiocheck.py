@@ -43,8 +43,10 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(previous[-1] / len(cost))
 
 
-def espeak(text: str, voice: str = "en-us", rate: int = 135, volume: float = 0.9) -> bytes:
-    """The espeak-ng command's own rendering of a text, trimmed like the engine's."""
+def espeak(
+    text: str, voice: str = "en-us", rate: int = 135, volume: float = 0.9, trim: bool = True
+) -> bytes:
+    """The espeak-ng command's own rendering of a text, without its silent ends if `trim`."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ref.wav"
         amplitude = str(round(volume * 100))
@@ -62,7 +64,8 @@ def espeak(text: str, voice: str = "en-us", rate: int = 135, volume: float = 0.9
         ]
         subprocess.run(command, check=True)
         with wave.open(str(path)) as f:
-            return trim_silence(f.readframes(f.getnframes()))
+            pcm = f.readframes(f.getnframes())
+            return trim_silence(pcm) if trim else pcm
 
 
 def read_wav(path: Path) -> tuple[wave._wave_params, bytes]:

@@ -67,3 +67,48 @@ class RecordingSink:
 
     def stop(self) -> None:
         self.stops.append(self.clock())
+
+
+class FakeEngine:
+    """A third engine, registered by name like the real ones (`engines.ENGINES`): a quiet tone
+    a word, with faint noise at both ends, as neural voices have. Safe in the test process."""
+
+    name = "fake"
+    default_voice = "en-fake"
+    isolate = False  # no worker processes: the worker would not find this module
+    said: list[str] = []  # noqa: RUF012 - what every instance was given, for the tests
+
+    def identity(self) -> str:
+        return "fake 1"
+
+    def voices(self):
+        from voiceguide.speech import Voice
+
+        return [Voice("en-fake", "Fake English", ("en",)), Voice("de-fake", "Fake German", ("de",))]
+
+    def synthesize(self, text: str, speaking):
+        import math
+        from array import array
+
+        from voiceguide.audio import Clip
+
+        FakeEngine.said.append(text)
+        rate = 16000
+        tone = [
+            round(3000 * math.sin(2 * math.pi * 220 * i / rate))
+            for i in range(round(0.2 * len(text.split()) * rate * 135 / speaking.rate))
+        ]
+        hiss = [(-1) ** i * 3 for i in range(800)]  # faint: -80 dBFS
+        return Clip(array("h", hiss + tone + hiss).tobytes(), rate)
+
+
+class HangingEngine(FakeEngine):
+    """An engine that never finishes its phrase (run in a worker: PYTHONPATH must find this)."""
+
+    name = "hang"
+    isolate = True
+
+    def synthesize(self, text: str, speaking):
+        import time
+
+        time.sleep(3600)

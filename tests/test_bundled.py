@@ -117,3 +117,14 @@ def test_back_full_is_the_three_back_routines_in_order():
     parts = [timeline(n) for n in ("back-hands", "back-massage-ball", "back-foam-roller")]
     expected = [c.text or c.role for part in parts for c in part.cues if c.role != "session-end"]
     assert [c.text or c.role for c in full.cues] == [*expected, "session-end"]
+
+
+def test_the_bundled_routines_say_acupressure_and_lacrosse_as_written_but_pronounced():
+    from voiceguide.pronounce import Pronunciation
+
+    headache = load_routine("headache-acupressure")
+    balls = load_routine("back-massage-ball")
+    assert Pronunciation(headache.pronounce)("Acupressure does not") == "ack you pressure does not"
+    assert (
+        Pronunciation(balls.pronounce)("A tennis or lacrosse ball") == "A tennis or la cross ball"
+    )

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the virtual sound card the tests use
 from voiceguide.compiler import expand, phrases  # noqa: E402
 from voiceguide.loader import load_routine  # noqa: E402
 from voiceguide.session import speaking_for  # noqa: E402
+from voiceguide.speech import Speaking  # noqa: E402
 
 VOICEGUIDE = [sys.executable, "-m", "voiceguide"]
 PARTS = ["upper back", "lower back", "left shoulder", "right shoulder", "neck", "mid back"]
@@ -70,25 +71,34 @@ def dd_seconds(path: Path, size: int) -> float:
 
 SERIAL = """
 import sys, time
-from voiceguide.speech import Pyttsx3Engine, Speaking, silence_stdout
-silence_stdout()
-texts = sys.argv[4:]
-engine = Pyttsx3Engine()
-speaking = Speaking(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))
-engine.synthesize("warm up", speaking)  # initialisation is not synthesis
+from voiceguide.engines import get_engine
+from voiceguide.finishing import finish
+from voiceguide.speech import Speaking
+texts = sys.argv[5:]
 start = time.perf_counter()
+engine = get_engine(sys.argv[1])
+speaking = Speaking(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+engine.synthesize("warm up", speaking)  # initialisation is not synthesis
+loaded = time.perf_counter()
 for text in texts:
-    engine.synthesize(text, speaking)
-sys.stderr.write(repr(time.perf_counter() - start))
+    finish(engine.synthesize(text, speaking), speaking.volume)
+sys.stderr.write(f"{loaded - start} {time.perf_counter() - loaded}")
 """
 
 
-def engine_serial_seconds(texts: list[str], speaking) -> float:
+def engine_serial_seconds(texts: list[str], speaking, engine: str = "espeak") -> float:
+    """Seconds one process takes to synthesize (and finish) the texts, one after another."""
+    return engine_serial(texts, speaking, engine)[1]
+
+
+def engine_serial(texts: list[str], speaking, engine: str) -> tuple[float, float]:
+    """(seconds to load the engine, seconds to synthesize the texts) in one process."""
     result = subprocess.run(
         [
             sys.executable,
             "-c",
             SERIAL,
+            engine,
             speaking.voice,
             str(speaking.rate),
             str(speaking.volume),
@@ -98,7 +108,8 @@ def engine_serial_seconds(texts: list[str], speaking) -> float:
         text=True,
         check=True,
     )
-    return float(result.stderr)
+    load, synthesis = map(float, result.stderr.split())
+    return load, synthesis
 
 
 def espeak_loop_seconds(texts: list[str], speaking, folder: Path) -> float:
@@ -127,6 +138,110 @@ def peak_memory_mb(command: list[str], env: dict) -> float:
         [sys.executable, "-c", code, *command], env=env, capture_output=True, text=True, check=True
     )
     return int(out.stdout.split()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+
+
+def tree_peak_mb(command: list[str], env: dict) -> float:
+    """The peak of the summed resident memory of a command and its children (the workers run
+    at the same time: the largest one alone would understate it), sampled every 20 ms."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, _tree_rss_kb(process.pid))
+        time.sleep(0.02)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return peak / 1024
+
+
+def _tree_rss_kb(root: int) -> int:
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid = int(entry.name)
+        children.setdefault(int(fields["PPid"]), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += rss.get(pid, 0)
+        pending += children.get(pid, [])
+    return total
+
+
+def piper_figures(folder: Path, env: dict) -> list[str]:
+    """A cold Piper export of back-full against one process synthesizing its phrases one after
+    another; that export's peak memory; and, on the virtual sound card, the seconds from
+    `play --engine piper` on a cold cache to the first sound."""
+    try:
+        import piper  # noqa: F401
+    except ImportError:
+        return ["piper: not measured, the piper extra is not installed"]
+    routine = load_routine("back-full")
+    speaking = Speaking("en_US-joe-medium", 135, 0.9)
+    texts = phrases(expand(routine))
+    load, serial = engine_serial(texts, speaking, "piper")
+    out = folder / "piper-full.wav"
+    command = [*VOICEGUIDE, "export", "back-full", "--engine", "piper", "-o", str(out), "--force"]
+    cold_env = {**env, "VOICEGUIDE_CACHE": str(folder / "piper-cold")}
+    cold = timed(command, cold_env, stdout=subprocess.DEVNULL)
+    peak = tree_peak_mb(command, {**env, "VOICEGUIDE_CACHE": str(folder / "piper-cold-2")})
+    lines = [
+        f"piper, back-full: {len(texts)} distinct phrases",
+        f"  cold export                {cold:7.3f} s",
+        f"  one process, serially      {load + serial:7.3f} s  (load {load:.2f} s included)",
+        f"  ratio                      {cold / (load + serial):7.2f}x   (goal: at most 0.65x)",
+        f"  peak memory of the export  {peak:7.1f} MB (all its processes together)",
+    ]
+    return lines + piper_first_sound(folder, env)
+
+
+def piper_first_sound(folder: Path, env: dict) -> list[str]:
+    import numpy as np
+    import soundcard
+
+    missing = soundcard.available()
+    if missing:
+        return [f"  play: not measured, {missing}"]
+    card = soundcard.start(folder / "piper-card")
+    waits = []
+    try:
+        for name in ("back-foam-roller", "back-hands"):
+            recorder = soundcard.Recorder(card)
+            cold = {**card.env, **env, "VOICEGUIDE_CACHE": str(folder / f"piper-play-{name}")}
+            launched = time.monotonic()
+            player = subprocess.Popen(
+                [*VOICEGUIDE, "play", name, "--engine", "piper"],
+                env=cold,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            heard = None
+            while heard is None and time.monotonic() - launched < 120:
+                time.sleep(0.1)
+                loud = np.flatnonzero(
+                    np.frombuffer(bytes(recorder.data[: len(recorder.data) // 2 * 2]), dtype="<i2")
+                )
+                heard = int(loud[0]) if len(loud) else None
+            player.send_signal(2)  # Ctrl-C: it stops at once
+            player.wait(timeout=10)
+            recorder.stop()
+            waits.append((name, None if heard is None else recorder.time_of(heard) - launched))
+    finally:
+        card.stop()
+    return [
+        f"  play --engine piper, cold cache, {name}: first sound after {wait:.2f} s"
+        + "   (goal: at most 2 s)"
+        if wait is not None
+        else f"  play --engine piper, {name}: no sound within 120 s"
+        for name, wait in waits
+    ]
 
 
 def median_of(runs: int, measure) -> float:
@@ -343,6 +458,7 @@ def main() -> None:
             for p in sorted((ROOT / "tests" / "routines").glob("bad-*.yaml"))
         ]
         played = play_figures(folder, env)
+        pipers = piper_figures(folder, env)
 
     print(f"60-minute routine: {len(texts)} distinct phrases, {size / 1e6:.1f} MB of WAV;")
     print(f"each figure the median of {runs} runs, each run after a sync")
@@ -362,6 +478,7 @@ def main() -> None:
     )
     print("\n".join(formats))
     print("\n".join(played))
+    print("\n".join(pipers))
 
 
 def load_json_duration(folder: Path, routine_path: Path, cache: str) -> float:

@@ -4,7 +4,7 @@ The pipeline, one module a stage:
 
     loader   routine YAML -> Routine (validated, positions kept for errors)
     compiler Routine + phrase lengths -> Timeline (sample-exact cues)
-    speech   text -> cached clips (pyttsx3 over espeak-ng, in worker processes)
+    speech   text -> cached clips (engines by name: espeak-ng, Piper; in worker processes)
     render   Timeline + clips -> PCM, streamed
     export   PCM -> WAV file(s) with JSON, SRT, VTT, CUE and M3U beside them
     player   Timeline + clips -> a sound card, on an absolute clock

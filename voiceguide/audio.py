@@ -7,6 +7,7 @@ anything else. No audioop (gone in Python 3.13): byte slicing and `array` do the
 from __future__ import annotations
 
 import math
+import operator
 import struct
 import sys
 from array import array
@@ -228,6 +229,9 @@ def scale(clip: Clip, gain: float) -> Clip:
     if gain == 1.0:
         return clip
     values = _samples(clip.pcm)
+    if not values or max(max(values), -min(values)) * gain <= 32767:
+        # Nothing to clamp: map() over builtins runs several times faster than a generator.
+        return Clip(_pcm(array("h", map(round, map(gain.__mul__, values)))), clip.sample_rate)
     return Clip(_pcm(array("h", (_clamp(round(v * gain)) for v in values))), clip.sample_rate)
 
 
@@ -281,7 +285,7 @@ def wav_header(frames: int, sample_rate: int) -> bytes:
 
 def peak_dbfs(pcm: bytes) -> float:
     values = _samples(pcm)
-    peak = max((abs(v) for v in values), default=0)
+    peak = max(max(values), -min(values)) if values else 0
     return 20 * math.log10(peak / 32768) if peak else -math.inf
 
 
@@ -291,8 +295,8 @@ def loudness_dbfs(pcm: bytes, sample_rate: int, block: float = 0.05, gate: float
     values = _samples(pcm)
     size = max(1, round(block * sample_rate))
     powers = [
-        sum(v * v for v in values[i : i + size]) / size
-        for i in range(0, len(values) - size + 1, size)
+        sum(map(operator.mul, block, block)) / size
+        for block in (values[i : i + size] for i in range(0, len(values) - size + 1, size))
     ]
     if not powers or max(powers) == 0:
         return -math.inf

@@ -56,7 +56,7 @@ class _Commands(click.Group):
 
 
 def speech_options(command):
-    """--voice, --rate and --volume: the same meaning on every command that speaks."""
+    """--engine, --voice, --rate and --volume: the same meaning on every command that speaks."""
     command = click.option(
         "--volume",
         type=click.FloatRange(0, 1, min_open=True),
@@ -69,6 +69,11 @@ def speech_options(command):
     )(command)
     command = click.option(
         "--voice", metavar="VOICE", help="Voice id, name or language, like en-us (see 'voices')."
+    )(command)
+    command = click.option(
+        "--engine",
+        metavar="NAME",
+        help="Speech engine: espeak (the default) or piper (an extra; see 'voices').",
     )(command)
     return command
 
@@ -87,7 +92,7 @@ def cli() -> None:
 
 @cli.command("list")
 @speech_options
-def list_command(voice, rate, volume) -> None:
+def list_command(engine, voice, rate, volume) -> None:
     """Bundled routines: name, title, length."""
     from voiceguide import bundled
     from voiceguide.durations import format_clock
@@ -96,7 +101,7 @@ def list_command(voice, rate, volume) -> None:
 
     rows = []
     for name in bundled.routine_names():
-        session = build_session(load_routine(name), SpeechSettings(voice, rate, volume))
+        session = build_session(load_routine(name), SpeechSettings(voice, rate, volume, engine))
         rows.append((name, session.routine.title, format_clock(session.timeline.duration)))
     width = max((len(r[0]) for r in rows), default=4)
     click.echo(f"{'name':{width}}  length  title")
@@ -107,7 +112,7 @@ def list_command(voice, rate, volume) -> None:
 @cli.command()
 @click.argument("routines", nargs=-1, required=True, metavar="ROUTINE...")
 @speech_options
-def check(routines, voice, rate, volume) -> None:
+def check(routines, engine, voice, rate, volume) -> None:
     """Validate routines: one line per problem, FILE:LINE:COL: message."""
     from voiceguide.durations import format_clock
     from voiceguide.errors import RoutineError
@@ -117,7 +122,7 @@ def check(routines, voice, rate, volume) -> None:
     failed = False
     for ref in routines:
         try:
-            session = build_session(load_routine(ref), SpeechSettings(voice, rate, volume))
+            session = build_session(load_routine(ref), SpeechSettings(voice, rate, volume, engine))
         except RoutineError as e:
             click.echo(str(e), err=True)
             failed = True
@@ -135,14 +140,14 @@ def check(routines, voice, rate, volume) -> None:
     "--json", "as_json", is_flag=True, help="The timeline as JSON (the documented format)."
 )
 @speech_options
-def show(routine, as_json, voice, rate, volume) -> None:
+def show(routine, as_json, engine, voice, rate, volume) -> None:
     """The session's timeline, second by second (mm:ss), or as JSON."""
     from voiceguide.describe import timeline_table
     from voiceguide.loader import load_routine
     from voiceguide.session import build_session
     from voiceguide.sidecars import timeline_json
 
-    session = build_session(load_routine(routine), SpeechSettings(voice, rate, volume))
+    session = build_session(load_routine(routine), SpeechSettings(voice, rate, volume, engine))
     if as_json:
         click.echo(timeline_json(session.timeline), nl=False)
     else:
@@ -159,7 +164,7 @@ def show(routine, as_json, voice, rate, volume) -> None:
     help="Start at this step (its number in 'show').",
 )
 @speech_options
-def play(routine, start_at, voice, rate, volume) -> None:
+def play(routine, start_at, engine, voice, rate, volume) -> None:
     """Play the session live, hands-free (keys, when in reach: space, n, p, q)."""
     import time
 
@@ -170,7 +175,7 @@ def play(routine, start_at, voice, rate, volume) -> None:
     from voiceguide.session import build_session
 
     loaded = load_routine(routine)
-    session = build_session(loaded, SpeechSettings(voice, rate, volume))
+    session = build_session(loaded, SpeechSettings(voice, rate, volume, engine))
     timeline = session.timeline
     if start_at > len(timeline.steps):
         message = f"{start_at} is past the last step ({len(timeline.steps)})"
@@ -180,7 +185,14 @@ def play(routine, start_at, voice, rate, volume) -> None:
     controls = Controls()
     display = TerminalDisplay() if sys.stdout.isatty() else PlainDisplay()
     player = Player(
-        timeline, session.cue_pcm, sink, time.monotonic, controls.wait_until, display, session.speak
+        timeline,
+        session.cue_pcm,
+        sink,
+        time.monotonic,
+        controls.wait_until,
+        display,
+        session.speak,
+        words=session.wording,
     )
     try:
         with keyboard(controls):
@@ -229,17 +241,19 @@ def _where(status) -> str:
 )
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
 @speech_options
-def export(routine, output, tracks, format_, no_sidecars, force, voice, rate, volume) -> None:
+def export(
+    routine, output, tracks, format_, no_sidecars, force, engine, voice, rate, volume
+) -> None:
     """Write the session to an audio file (or one a step), with chapters and subtitles."""
-    from voiceguide.compiler import step_title
     from voiceguide.export import plan_export, write_export
     from voiceguide.loader import load_routine
-    from voiceguide.session import build_session
+    from voiceguide.session import build_session, step_titles
 
     loaded = load_routine(routine)
-    titles = [step_title(step) for step in loaded.steps]
+    settings = SpeechSettings(voice, rate, volume, engine)
+    titles = step_titles(loaded, settings)  # in the routine's language, before any synthesis
     plan = plan_export(loaded.name, titles, output, tracks, format_, not no_sidecars, force)
-    session = build_session(loaded, SpeechSettings(voice, rate, volume))
+    session = build_session(loaded, settings)
     total = session.timeline.length * ((plan.audio is not None) + (plan.tracks_dir is not None))
     with _progress_bar(total, "Exporting") as bar:
         written = write_export(session.timeline, session.cue_pcm, plan, bar.update if bar else None)
@@ -256,11 +270,12 @@ def _progress_bar(total: int, label: str):
 
 @cli.command()
 @click.option("--lang", metavar="XX", help="Only voices for this language, like en or de.")
-def voices(lang) -> None:
-    """The voices the speech engine offers."""
-    from voiceguide.speech import Pyttsx3Engine
+@click.option("--engine", metavar="NAME", help="The engine: espeak (the default) or piper.")
+def voices(lang, engine) -> None:
+    """The voices a speech engine offers."""
+    from voiceguide.engines import get_engine
 
-    found = Pyttsx3Engine().voices()
+    found = get_engine(engine).voices()
     if lang:
         found = [v for v in found if any(_speaks(language, lang) for language in v.languages)]
     width = max((len(v.id) for v in found), default=2)

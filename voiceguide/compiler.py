@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from voiceguide import wording
 from voiceguide.durations import format_short
 from voiceguide.errors import Problem, RoutineError
 from voiceguide.routine import (
@@ -36,6 +35,7 @@ from voiceguide.routine import (
     Step,
 )
 from voiceguide.timeline import Context, Cue, Hold, SpeechInfo, StepSpan, Timeline
+from voiceguide.wording import ENGLISH, Wording, fill
 
 BREATH = 1.0  # seconds of silence that end a step without a pause
 LEAD = 0.5  # seconds between words and the chime that starts their hold
@@ -72,6 +72,8 @@ class HoldFor:
     seconds: float
     action: Action
     context: Context
+    halfway: str = ""  # what is said at mid-hold, if anything
+    countdown: tuple[str, ...] = ()  # what is said on its last seconds: ..., 'two', 'one'
 
 
 Part = Speak | Silence | HoldFor
@@ -91,11 +93,12 @@ class Script:
     steps: tuple[ScriptStep, ...]
 
 
-def expand(routine: Routine) -> Script:
-    """The routine as a flat script, one entry a top-level step. Checks the limits first."""
+def expand(routine: Routine, words: Wording = ENGLISH) -> Script:
+    """The routine as a flat script, one entry a top-level step, in the words of `words`.
+    Checks the limits first."""
     check_limits(routine)
     steps = (
-        ScriptStep(i, step_title(step), step.pos, tuple(_expand(step, Context())))
+        ScriptStep(i, step_title(step, words), step.pos, tuple(_expand(step, Context(), words)))
         for i, step in enumerate(routine.steps, 1)
     )
     return Script(routine.title, tuple(steps))
@@ -109,56 +112,72 @@ def phrases(script: Script) -> list[str]:
             if isinstance(part, Speak):
                 texts[part.text] = None
             elif isinstance(part, HoldFor):
-                texts.update((text, None) for _, text, _ in _hold_calls(part.action, 0, 0))
+                texts.update((text, None) for _, text, _ in _hold_calls(part, 0, 0))
     return list(texts)
 
 
-def _hold_calls(action: Action, length: int, second: int) -> list[tuple[int, str, str]]:
+def _hold_calls(hold: HoldFor, length: int, second: int) -> list[tuple[int, str, str]]:
     """What is said inside a hold of `length` samples: (offset from its start, text, role)."""
-    calls = [(length // 2, wording.HALFWAY, "halfway")] if action.halfway else []
-    countdown = range(action.countdown, 0, -1)
-    return calls + [(length - k * second, wording.number_words(k), "countdown") for k in countdown]
+    calls = [(length // 2, hold.halfway, "halfway")] if hold.halfway else []
+    count = len(hold.countdown)
+    return calls + [
+        (length - (count - i) * second, text, "countdown") for i, text in enumerate(hold.countdown)
+    ]
 
 
-def _expand(step: Step, context: Context) -> Iterator[Part]:
+def _expand(step: Step, context: Context, words: Wording) -> Iterator[Part]:
     if isinstance(step, Action):
-        yield from _expand_action(step, context)
+        yield from _expand_action(step, context, words)
     elif isinstance(step, Repeat):
         for number in range(1, step.times + 1):
             inner = Context((number, step.times), context.side)
             if step.times > 1:
-                yield Speak(wording.round_announcement(number, step.times), "round", inner)
+                text = words.round_announcement(number, step.times, context.side)
+                yield Speak(text, "round", inner)
                 yield Silence(BREATH)
             for child in step.steps:
-                yield from _expand(child, inner)
+                yield from _expand(child, inner, words)
             if number < step.times and step.rest:
                 yield Silence(step.rest)
     elif isinstance(step, Sides):
         for i, side in enumerate(step.sides):
             inner = Context(context.round, side)
-            yield Speak(wording.side_announcement(side, first=i == 0), "side", inner)
+            text = words.side_announcement(side, i == 0, _values(inner, words))
+            yield Speak(text, "side", inner)
             yield Silence(BREATH)
             for child in step.steps:
-                yield from _expand(child, inner)
+                yield from _expand(child, inner, words)
             if i < len(step.sides) - 1 and step.rest:
                 yield Silence(step.rest)
     elif isinstance(step, Include):
         for child in step.routine.steps:
-            yield from _expand(child, context)
+            yield from _expand(child, context, words)
 
 
-def _expand_action(action: Action, context: Context) -> Iterator[Part]:
+def _expand_action(action: Action, context: Context, words: Wording) -> Iterator[Part]:
+    values = _values(context, words)
     if action.say:
-        yield Speak(_with_side(action.say, context), "instruction", context)
+        yield Speak(_filled(action.say, values), "instruction", context)
     if action.hold:
         if action.say:
             yield Silence(LEAD)
-        yield HoldFor(action.hold, action, context)
+        halfway = words.halfway(values) if action.halfway else ""
+        countdown = tuple(words.count(k, values) for k in range(action.countdown, 0, -1))
+        yield HoldFor(action.hold, action, context, halfway, countdown)
     yield Silence(action.pause or BREATH)
 
 
-def _with_side(text: str, context: Context) -> str:
-    return text.replace("{side}", context.side) if context.side else text
+def _values(context: Context, words: Wording) -> dict[str, str]:
+    """What '{side}', '{round}' and '{rounds}' stand for here."""
+    values = {"side": context.side} if context.side else {}
+    if context.round:
+        number, rounds = context.round
+        values.update(round=words.number(number), rounds=words.number(rounds))
+    return values
+
+
+def _filled(text: str, values: dict[str, str]) -> str:
+    return fill(text, values) if "{" in text else text
 
 
 # -- limits, checked before anything is expanded or synthesized
@@ -212,27 +231,31 @@ def _problem(pos: Position, message: str) -> Problem:
 # -- titles
 
 
-def step_title(step: Step, side: str = "each side") -> str:
+def step_title(step: Step, words: Wording = ENGLISH, side: str | None = None) -> str:
     """A step's title: its own, or one made from what it says ('{side}' becomes `side`)."""
+    side = words.title("each_side") if side is None else side
+    both = f" {words.title('and')} ".join(step.sides) if isinstance(step, Sides) else side
     if step.title:
-        return step.title.replace(
-            "{side}", " and ".join(step.sides) if isinstance(step, Sides) else side
-        )
+        return step.title.replace("{side}", both)
     if isinstance(step, Include):
         return step.routine.title
     if isinstance(step, Action):
         if step.say:
             return _shorten(step.say.replace("{side}", side))
-        return (
-            f"Hold {format_short(step.hold)}" if step.hold else f"Pause {format_short(step.pause)}"
-        )
+        if step.hold:
+            return words.title("title_hold", time=format_short(step.hold))
+        return words.title("title_pause", time=format_short(step.pause))
     if isinstance(step, Repeat):
-        inner = step_title(step.steps[0], side)
-        return f"{inner} ({step.times} rounds)" if step.times > 1 else inner
-    inner = step_title(step.steps[0], "{side}")
+        inner = step_title(step.steps[0], words, side)
+        return (
+            words.title("title_rounds", title=inner, rounds=str(step.times))
+            if step.times > 1
+            else inner
+        )
+    inner = step_title(step.steps[0], words, "{side}")
     if "{side}" in inner:
-        return inner.replace("{side}", " and ".join(step.sides))
-    return f"{inner} ({', '.join(step.sides)})"
+        return inner.replace("{side}", both)
+    return words.title("title_sides", title=inner, sides=", ".join(step.sides))
 
 
 def _shorten(text: str, limit: int = 48) -> str:
@@ -296,7 +319,7 @@ class _Layout:
         self.chime(at, "hold-start", sounds["hold-start"], context)
         self.holds.append(Hold(at, length, self.step, context))
         free, before = at + opening, None
-        for offset, text, role in _hold_calls(action, length, self.lengths.sample_rate):
+        for offset, text, role in _hold_calls(part, length, self.lengths.sample_rate):
             start = at + offset
             call = Cue(
                 start, self.lengths.speech(text), "speech", self.step, text, "", role, context
@@ -319,7 +342,7 @@ class _Layout:
             )
             return f"halfway does not fit in a {hold} hold (it would overlap {what})"
         if culprit is not None and culprit.role == "halfway":
-            return f"countdown: {action.countdown} runs into 'Halfway.' in a {hold} hold"
+            return f"countdown: {action.countdown} runs into '{culprit.text}' in a {hold} hold"
         if culprit is not None:  # a number that lasts longer than its second
             took = culprit.length / self.lengths.sample_rate
             return (

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from voiceguide import bundled, durations
+from voiceguide import bundled, durations, wording
+from voiceguide.engines import ENGINES
 from voiceguide.errors import Problem, RoutineError
 from voiceguide.routine import (
     CHIME_ROLES,
@@ -40,8 +42,8 @@ MAX_TEXT_CHARS = 1000
 MAX_REPEAT = 100
 MAX_COUNTDOWN = 10
 
-TOP_KEYS = ("title", "description", "speech", "chimes", "steps")
-SPEECH_KEYS = ("voice", "rate", "volume")
+TOP_KEYS = ("title", "description", "speech", "chimes", "language", "wording", "pronounce", "steps")
+SPEECH_KEYS = ("voice", "rate", "volume", "engine")
 ACTION_KEYS = ("say", "hold", "countdown", "halfway", "pause", "title")
 STEP_KEYS = {
     "action": ACTION_KEYS,
@@ -245,6 +247,7 @@ class _Builder:
         self.run = run
         self.problems: list[Problem] = []
         self.sides_depth = 0  # inside how many 'sides' steps: where '{side}' means something
+        self.repeat_depth = 0  # and 'repeat' steps: where '{round}' and '{rounds}' do
         self.guessed: set[str] = set()  # keys offered as did-you-mean: not reported missing too
 
     # -- positions and problems
@@ -272,10 +275,23 @@ class _Builder:
         description = self.text(fields, "description") or ""
         speech = self.speech(fields["speech"][1]) if "speech" in fields else SpeechSettings()
         chimes = self.chimes(fields["chimes"][1]) if "chimes" in fields else ()
+        language = self.language(fields)
+        own_words = self.wording(fields["wording"][1]) if "wording" in fields else {}
+        pronounce = self.pronounce(fields["pronounce"][1]) if "pronounce" in fields else ()
         steps = self.steps(fields, "steps", root, depth=self.depth)
         if self.problems or title is None:
             return None
-        return Routine(title, steps, self.path, name, description, speech, chimes)
+        positions = {"routine": self.pos(root)}
+        if "language" in fields:
+            positions["language"] = self.pos(fields["language"][1])
+        if "speech" in fields and isinstance(fields["speech"][1], yaml.MappingNode):
+            for key, value in fields["speech"][1].value:
+                if key.value in ("voice", "engine"):
+                    positions[key.value] = self.pos(value)
+        return Routine(
+            title, steps, self.path, name, description, speech, chimes,
+            language, own_words, pronounce, positions,
+        )  # fmt: skip
 
     def mapping(
         self, node: yaml.MappingNode, allowed: Iterable[str], where: str
@@ -336,7 +352,21 @@ class _Builder:
             return None
         if "{side}" in value and not self.sides_depth:
             self.error(node, "'{side}' is used outside a 'sides' step")
+        if key in ("say", "title"):
+            self.placeholders(node, key, value)
         return value
+
+    def placeholders(self, node: yaml.Node, key: str, value: str) -> None:
+        """Only '{side}', '{round}' and '{rounds}', each where a step gives it a value."""
+        for name in wording.placeholders(value):
+            if name not in wording.CONTEXT_PLACEHOLDERS:
+                allowed = [f"{{{p}}}" for p in wording.CONTEXT_PLACEHOLDERS]
+                self.error(
+                    node,
+                    f"unknown placeholder '{{{name}}}' in {key}{_suggest(f'{{{name}}}', allowed)}",
+                )
+            elif name in ("round", "rounds") and not self.repeat_depth:
+                self.error(node, f"'{{{name}}}' is used outside a 'repeat' step")
 
     def number(self, node: yaml.Node, key: str) -> float | int | None:
         value = self.scalar(node, key, "a number")
@@ -409,6 +439,13 @@ class _Builder:
             return SpeechSettings()
         fields = self.mapping(node, SPEECH_KEYS, "in speech")
         voice = self.text(fields, "voice")
+        engine = self.text(fields, "engine")
+        if engine is not None and engine not in ENGINES:
+            self.error(
+                fields["engine"][1],
+                f"unknown engine '{engine}'{_suggest(engine, ENGINES, 'engines')}",
+            )
+            engine = None
         rate = self.whole(fields["rate"][1], "rate", *RATE_RANGE) if "rate" in fields else None
         volume = None
         if "volume" in fields:
@@ -419,7 +456,63 @@ class _Builder:
                     volume_node, f"volume: {volume_node.value} is out of range (above 0, at most 1)"
                 )
                 volume = None
-        return SpeechSettings(voice, rate, None if volume is None else float(volume))
+        return SpeechSettings(voice, rate, None if volume is None else float(volume), engine)
+
+    def language(self, fields: dict) -> str | None:
+        language = self.text(fields, "language")
+        if language is not None and not re.fullmatch(r"[a-z]{2,3}", language):
+            there = ", ".join(sorted(wording.CATALOGS))
+            message = f"language: '{language}' is not a language code, like {there}"
+            self.error(fields["language"][1], message)
+            return None
+        return language
+
+    def wording(self, node: yaml.Node) -> dict[str, str]:
+        """Phrase name -> the routine's own text for it, its placeholders checked."""
+        self.count(node)
+        if not isinstance(node, yaml.MappingNode):
+            self.error(
+                node, f"wording must be a mapping of phrase names to texts, not {_kind_of(node)}"
+            )
+            return {}
+        fields = self.mapping(node, wording.PHRASES, "in wording")
+        texts = {}
+        self.sides_depth += 1  # '{side}' may be in any of these phrases: they are said anywhere
+        for name, (_, value_node) in fields.items():
+            text = self.text(fields, name)
+            if text is None:
+                continue
+            problems = wording.check_phrase(name, text)
+            for problem in problems:
+                self.error(value_node, problem)
+            if not problems:
+                texts[name] = text
+        self.sides_depth -= 1
+        return texts
+
+    def pronounce(self, node: yaml.Node) -> tuple[tuple[str, str], ...]:
+        """Written form -> spoken form, for the engine's ears only."""
+        self.count(node)
+        if not isinstance(node, yaml.MappingNode):
+            self.error(
+                node,
+                f"pronounce must be a mapping of words to how to say them, not {_kind_of(node)}",
+            )
+            return ()
+        pairs = []
+        for key_node, value_node in node.value:
+            written = self.scalar(key_node, "a word to pronounce", "text")
+            spoken = self.scalar(value_node, f"pronounce: {key_node.value}", "text")
+            if written is None or spoken is None:
+                continue
+            if not written.strip() or not spoken.strip():
+                self.error(
+                    value_node if written.strip() else key_node,
+                    "pronounce: a word or its spoken form is empty",
+                )
+                continue
+            pairs.append((" ".join(written.split()), " ".join(spoken.split())))
+        return tuple(pairs)
 
     def chimes(self, node: yaml.Node) -> tuple[ChimeChoice, ...]:
         self.count(node)
@@ -495,7 +588,10 @@ class _Builder:
         title = self.text(fields, "title")
         self.sides_depth -= kind == "sides"
         if kind == "repeat":
-            return self.repeat(node, fields, title, depth)
+            self.repeat_depth += 1  # its steps may say '{round}' and '{rounds}'
+            built = self.repeat(node, fields, title, depth)
+            self.repeat_depth -= 1
+            return built
         if kind == "sides":
             return self.sides(node, fields, title, depth)
         if kind == "include":

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from voiceguide.cache import Entry, PhraseCache
 from voiceguide.errors import SpeechError
+from voiceguide.pronounce import Pronunciation
 from voiceguide.speech import Speaking, SpeechEngine
 
 DEFAULT_SAMPLE_RATE = 22050
@@ -36,34 +37,45 @@ class Phrases:
         return self.entries[text].read()
 
 
+def engine_identity(engine: SpeechEngine) -> str:
+    """What the cache keys say about the engine: its name, and what could change its sound."""
+    return f"{engine.name}: {engine.identity()}"
+
+
 def prepare_phrases(
     texts: Sequence[str],
     speaking: Speaking,
     engine: SpeechEngine,
     cache: PhraseCache,
     progress: SynthesisProgress | None = None,
+    pronunciation: Pronunciation | None = None,
 ) -> Phrases:
-    """Every text's clip, synthesizing only those the cache lacks."""
-    identity = engine.identity()
+    """Every text's clip, synthesizing only those the cache lacks. The engine is given each
+    text as `pronunciation` says it; the clips are kept by the written text."""
+    identity = engine_identity(engine)
+    spoken = {t: pronunciation(t) if pronunciation else t for t in texts}
     keys = {
-        t: cache.key(identity, speaking.voice, speaking.rate, speaking.volume, t) for t in texts
+        t: cache.key(identity, speaking.voice, speaking.rate, speaking.volume, spoken[t])
+        for t in texts
     }
     entries: dict[str, Entry] = {}
-    missing = []
+    missing: dict[str, str] = {}  # spoken text -> key: each made once
     for text, key in keys.items():
         entry = cache.get(key)
         if entry is None:
-            missing.append((text, key))
+            missing[spoken[text]] = key
         else:
             entries[text] = entry
     if missing:
         from voiceguide import workers  # only now: a warm cache needs no worker machinery
 
+        items = list(missing.items())
         if getattr(engine, "isolate", True):
-            made = workers.synthesize_in_workers(engine, speaking, cache.root, missing, progress)
+            made = workers.synthesize_in_workers(engine, speaking, cache.root, items, progress)
         else:  # an engine that is safe in this process, like the test suite's
-            made = workers.synthesize_batch(engine, speaking, cache.root, missing)
-        entries.update({d["text"]: Entry.from_description(d) for d in made})
+            made = workers.synthesize_batch(engine, speaking, cache.root, items)
+        by_spoken = {d["text"]: Entry.from_description(d) for d in made}
+        entries.update({t: by_spoken[spoken[t]] for t in keys if t not in entries})
     voices = {entry.voice for entry in entries.values()}
     voice = voices.pop() if len(voices) == 1 else speaking.voice
     return Phrases({text: entries[text] for text in keys}, voice, len(missing))

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from voiceguide import wording
 from voiceguide.errors import VoiceguideError
 from voiceguide.timeline import Context, Cue, Hold, StepSpan, Timeline
+from voiceguide.wording import ENGLISH, Wording
 
 PAUSE, NEXT, BACK, QUIT = "pause", "next", "back", "quit"
 COMMANDS = (PAUSE, NEXT, BACK, QUIT)
@@ -83,12 +83,12 @@ def status_at(timeline: Timeline, position: int, paused: bool = False) -> Status
     )
 
 
-def reorientation(status: Status) -> str:
+def reorientation(status: Status, words: Wording = ENGLISH) -> str:
     """The few words said on resuming: the step, and the time its hold has left."""
-    words = f"Resuming. {status.step.title}."
+    said = words.sentence("resuming", step=status.step.title.rstrip("."))
     if status.hold:
-        words += f" Hold, {wording.seconds_in_words(status.hold_left)} left."
-    return words
+        said += " " + words.sentence("hold_left", time=words.seconds_in_words(status.hold_left))
+    return said
 
 
 @dataclass
@@ -109,6 +109,7 @@ class Player:
         wait_until: WaitUntil,
         on_status: Callable[[Status], None] = lambda status: None,
         say_now: Callable[[str], bytes] | None = None,
+        words: Wording = ENGLISH,  # the routine's language, for the words said on resuming
     ):
         self.timeline = timeline
         self.cue_pcm = cue_pcm
@@ -117,6 +118,7 @@ class Player:
         self.wait_until = wait_until
         self.on_status = on_status
         self.say_now = say_now  # synthesizes the words said on resuming; None: say nothing
+        self.words = words
         self.rate = timeline.sample_rate
         self.starts = [cue.start for cue in timeline.cues]
         self.prepared: dict[int, bytes] = {}
@@ -236,7 +238,7 @@ class Player:
         if self.say_now is None or position >= self.timeline.length:
             return b""
         try:
-            return self.say_now(reorientation(status_at(self.timeline, position)))
+            return self.say_now(reorientation(status_at(self.timeline, position), self.words))
         except VoiceguideError:
             return b""  # the session goes on without them rather than end
 

@@ -29,6 +29,7 @@ class SpeechSettings:
     voice: str | None = None
     rate: int | None = None
     volume: float | None = None
+    engine: str | None = None
 
     def merged(self, over: SpeechSettings) -> SpeechSettings:
         """These settings with every value that `over` gives taking precedence."""
@@ -36,6 +37,7 @@ class SpeechSettings:
             voice=over.voice if over.voice is not None else self.voice,
             rate=over.rate if over.rate is not None else self.rate,
             volume=over.volume if over.volume is not None else self.volume,
+            engine=over.engine if over.engine is not None else self.engine,
         )
 
 
@@ -108,3 +110,8 @@ class Routine:
     description: str = ""
     speech: SpeechSettings = SpeechSettings()
     chimes: tuple[ChimeChoice, ...] = ()
+    language: str | None = None  # a language code, like 'de'; else the voice's language
+    wording: dict[str, str] = field(default_factory=dict)  # phrase name -> the routine's text
+    pronounce: tuple[tuple[str, str], ...] = ()  # (written, spoken), whole words, any case
+    # Where 'language' and the speech block's 'voice' were written, for errors about them.
+    key_positions: dict[str, Position] = field(default_factory=dict, compare=False)

@@ -10,26 +10,50 @@ from dataclasses import dataclass
 from voiceguide import compiler, sounds
 from voiceguide.audio import Clip
 from voiceguide.cache import PhraseCache
+from voiceguide.engines import get_engine
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
-from voiceguide.routine import Routine, SpeechSettings
-from voiceguide.speech import (
-    DEFAULT_RATE,
-    DEFAULT_VOICE,
-    DEFAULT_VOLUME,
-    Pyttsx3Engine,
-    Speaking,
-    SpeechEngine,
-)
+from voiceguide.pronounce import Pronunciation
+from voiceguide.routine import Position, Routine, SpeechSettings
+from voiceguide.speech import DEFAULT_RATE, DEFAULT_VOLUME, Speaking, SpeechEngine, voice_of
 from voiceguide.timeline import Cue, SpeechInfo, Timeline
+from voiceguide.wording import Wording, language_code, wording_for
 
-DEFAULTS = SpeechSettings(DEFAULT_VOICE, DEFAULT_RATE, DEFAULT_VOLUME)
+DEFAULTS = SpeechSettings(None, DEFAULT_RATE, DEFAULT_VOLUME)
 
 
-def speaking_for(routine: Routine, overrides: SpeechSettings | None = None) -> Speaking:
+def settings_for(routine: Routine, overrides: SpeechSettings | None = None) -> SpeechSettings:
     """Defaults, then the routine's speech block, then the command line's options."""
-    merged = DEFAULTS.merged(routine.speech).merged(overrides or SpeechSettings())
-    assert merged.voice is not None and merged.rate is not None and merged.volume is not None
-    return Speaking(merged.voice, merged.rate, merged.volume)
+    return DEFAULTS.merged(routine.speech).merged(overrides or SpeechSettings())
+
+
+def speaking_for(
+    routine: Routine, overrides: SpeechSettings | None = None, engine: SpeechEngine | None = None
+) -> Speaking:
+    merged = settings_for(routine, overrides)
+    engine = engine or get_engine(merged.engine)
+    assert merged.rate is not None and merged.volume is not None
+    return Speaking(merged.voice or engine.default_voice, merged.rate, merged.volume)
+
+
+def wording_of(routine: Routine, speaking: Speaking, engine: SpeechEngine) -> Wording:
+    """The catalog for the routine's language: its `language:`, else its voice's."""
+    positions = routine.key_positions
+    if routine.language:
+        language, where = routine.language, positions.get("language")
+    else:
+        # A voice named by its language ('de', 'en-us', 'en_US-joe-medium') needs no lookup.
+        language = language_code(speaking.voice) or voice_of(engine, speaking.voice).language
+        where = positions.get("voice")
+    where = where or positions.get("routine") or Position(str(routine.path), 1, 1)
+    return wording_for(language, routine.wording, where)
+
+
+def step_titles(routine: Routine, overrides: SpeechSettings | None = None) -> list[str]:
+    """The top-level steps' titles as `show` and the chapters name them, in the routine's
+    language; known before anything is synthesized."""
+    engine = get_engine(settings_for(routine, overrides).engine)
+    words = wording_of(routine, speaking_for(routine, overrides, engine), engine)
+    return [compiler.step_title(step, words) for step in routine.steps]
 
 
 @dataclass(frozen=True)
@@ -41,6 +65,8 @@ class Session:
     timeline: Timeline
     engine: SpeechEngine
     cache: PhraseCache
+    wording: Wording
+    pronunciation: Pronunciation
 
     def cue_pcm(self, cue: Cue) -> bytes:
         """The samples of a cue: from the phrase cache, or the chime."""
@@ -49,7 +75,9 @@ class Session:
     def speak(self, text: str) -> bytes:
         """Words that are not in the timeline (said on resuming a paused session), in the
         session's voice; synthesized now unless the cache has them."""
-        return prepare_phrases([text], self.speaking, self.engine, self.cache).pcm(text)
+        return prepare_phrases(
+            [text], self.speaking, self.engine, self.cache, pronunciation=self.pronunciation
+        ).pcm(text)
 
 
 @dataclass(frozen=True)
@@ -76,14 +104,20 @@ def build_session(
     progress: SynthesisProgress | None = None,
 ) -> Session:
     """Synthesize what the cache lacks, load the chimes, lay out the timeline."""
-    engine = engine or Pyttsx3Engine()
-    speaking = speaking_for(routine, overrides)
-    script = compiler.expand(routine)  # checks the session's limits before any synthesis
+    engine = engine or get_engine(settings_for(routine, overrides).engine)
+    speaking = speaking_for(routine, overrides, engine)
+    words = wording_of(routine, speaking, engine)
+    script = compiler.expand(routine, words)  # checks the session's limits before any synthesis
     cache = cache or PhraseCache()
-    phrases = prepare_phrases(compiler.phrases(script), speaking, engine, cache, progress)
+    pronunciation = Pronunciation(routine.pronounce)
+    phrases = prepare_phrases(
+        compiler.phrases(script), speaking, engine, cache, progress, pronunciation
+    )
     chimes = sounds.load_chimes(routine, phrases.sample_rate, speaking.volume, cache)
     info = SpeechInfo(engine.name, phrases.voice, speaking.rate, speaking.volume)
     timeline = compiler.lay_out(
         script, _Lengths(phrases, chimes), info, sounds.chime_names(routine)
     )
-    return Session(routine, speaking, phrases, chimes, timeline, engine, cache)
+    return Session(
+        routine, speaking, phrases, chimes, timeline, engine, cache, words, pronunciation
+    )

@@ -1,14 +1,14 @@
 """Speech workers: fresh interpreters that each own one engine and synthesize into the cache.
 
-The real engine never runs in the calling process. A worker is `python -m voiceguide.workers`,
-spawned, never forked (forking after pyttsx3 initialises hangs); it ignores Ctrl-C (the caller
+The engine synthesizes only here. A worker is `python -m voiceguide.workers`, spawned, never
+forked (forking after a speech library initialises can hang); it ignores Ctrl-C (the caller
 handles it) and sends its stdout nowhere. Separate processes synthesize safely in parallel;
 threads would not.
 
 The protocol is JSON lines: the first line on the worker's stdin carries the engine (pickled,
 base64); each further line is a batch of phrases, answered by one line. The answers go to a
-duplicate of the original stdout, because stdout itself is sent to nowhere: pyttsx3's espeak
-driver prints "Audio saved to ..." there from espeak's thread.
+duplicate of the original stdout, because stdout itself is sent to nowhere: an engine's
+library may print there from its own threads.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from pathlib import Path
 
 from voiceguide.cache import PhraseCache
 from voiceguide.errors import OutputError, SpeechError, VoiceguideError
-from voiceguide.speech import Speaking, SpeechEngine, find_voice, silence_stdout
+from voiceguide.speech import Speaking, SpeechEngine, silence_stdout, voice_of
 
 PHRASES_PER_TASK = 4
+ANSWER_SECONDS = 24  # a worker silent this long is hung: with the 5 s to stop it, within 30 s
 MAX_WORKERS = 8
 _RAISED_IN_WORKERS = {error.__name__: error for error in (SpeechError, OutputError)}
 
@@ -52,12 +53,16 @@ def serve(requests, answers) -> None:
 
 def synthesize_batch(engine, speaking: Speaking, cache_root: Path, items: list) -> list[dict]:
     """Synthesize what the cache lacks; describe each entry, for the caller to rebuild."""
+    from voiceguide.finishing import finish  # numpy: only where phrases are made
+
     cache = PhraseCache(cache_root)
-    voice = find_voice(speaking.voice, engine.voices()).id
+    voice = voice_of(engine, speaking.voice).id
     made = []
     for text, key in items:
         # Another process sharing the cache may have made it since the caller looked.
-        entry = cache.get(key) or cache.put(key, engine.synthesize(text, speaking), voice)
+        entry = cache.get(key) or cache.put(
+            key, finish(engine.synthesize(text, speaking), speaking.volume), voice
+        )
         made.append({"text": text, **entry.describe()})
     return made
 
@@ -77,14 +82,21 @@ def synthesize_in_workers(
     tasks = [missing[i : i + PHRASES_PER_TASK] for i in range(0, len(missing), PHRASES_PER_TASK)]
     hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
     batch = {"speaking": asdict(speaking), "cache": str(cache_root)}
-    workers = [_start_worker(hello) for _ in range(worker_count(len(missing)))]
+    # An engine may want fewer: one that loads a large model, or forks for every phrase.
+    count = min(worker_count(len(missing)), getattr(engine, "max_workers", MAX_WORKERS))
+    workers = [_start_worker(hello) for _ in range(count)]
     made: list[dict] = []
     try:
         with selectors.DefaultSelector() as selector:
             for worker in workers:
                 _give(worker, tasks, batch, selector)
             while selector.get_map():
-                for key, _ in selector.select():
+                ready = selector.select(timeout=ANSWER_SECONDS)
+                if not ready:
+                    raise SpeechError(
+                        f"the speech engine ({engine.name}) stopped answering; try again"
+                    )
+                for key, _ in ready:
                     answer = _answer(key.fileobj, engine)
                     made += answer
                     if progress:
