@@ -23,7 +23,7 @@ from voiceguide import sidecars
 from voiceguide.audio import wav_header
 from voiceguide.compiler import step_title
 from voiceguide.errors import OutputError
-from voiceguide.files import AtomicFiles
+from voiceguide.files import AtomicFiles, recover
 from voiceguide.render import pieces
 from voiceguide.routine import Routine
 from voiceguide.session import Session
@@ -42,6 +42,7 @@ class ExportPlan:
     tracks_dir: Path | None = None
     tracks: tuple[Path, ...] = ()
     playlist: Path | None = None
+    force: bool = False  # replace files that existed when planned; never one that appears later
 
     @property
     def files(self) -> list[Path]:
@@ -69,15 +70,32 @@ def plan_export(
         names = track_names([step_title(step) for step in routine.steps])
         tracks = tuple(tracks_dir / name for name in names)
         playlist = tracks_dir / PLAYLIST
-    plan = ExportPlan(wav, beside, tracks_dir, tracks, playlist)
-    for path in plan.files:
-        if path.is_dir():
-            raise OutputError(f"{path} is a folder; give a file name")
-        if path.exists() and not force:
-            raise OutputError(f"{path} exists; use --force to overwrite it")
+    plan = ExportPlan(wav, beside, tracks_dir, tracks, playlist, force)
+    try:
+        _check_names(plan.files)
+        recover(plan.files)  # a commit a crash cut short: whole again, old or new, before we look
+        for path in plan.files:
+            if path.is_dir():
+                raise OutputError(f"{path} is a folder; give a file name")
+            if path.exists() and not force:
+                raise OutputError(f"{path} exists; use --force to overwrite it")
+    except OSError as e:
+        raise OutputError(f"cannot write {e.filename or plan.files[0]}: {_reason(e)}") from None
     for folder in {path.parent for path in plan.files}:
         _check_writable(folder)
     return plan
+
+
+def _check_names(paths: list[Path]) -> None:
+    """Names a playlist or a cue sheet can hold, each file written once."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if any(ord(c) < 32 or ord(c) == 127 for c in str(path)):
+            raise OutputError(f"{str(path)!r}: a file name cannot hold control characters")
+        same = os.path.normcase(os.path.abspath(path))
+        if same in seen:
+            raise OutputError(f"{path} would be written twice; give -o a name no track has")
+        seen[same] = path
 
 
 def track_names(titles: Iterable[str]) -> list[str]:
@@ -124,6 +142,8 @@ def _reason(error: OSError) -> str:
         return "the file system is read-only"
     if error.errno in (errno.EACCES, errno.EPERM):
         return "permission denied"
+    if error.errno == errno.ENOENT and error.filename is None:
+        return "the current folder no longer exists"
     return error.strerror or str(error)
 
 
@@ -134,7 +154,7 @@ def write_export(
     timeline = session.timeline
     if timeline.length * 2 > MAX_WAV_BYTES:
         raise OutputError("the session is too long for a WAV file (4 GB)")
-    staging = AtomicFiles()
+    staging = AtomicFiles(overwrite=plan.force)
     created: list[Path] = []
     try:
         created = _make_folders(plan)

@@ -89,7 +89,7 @@ def display_path(path: Path) -> str:
     """The path as a person would type it: relative to the current directory when inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError):  # outside it, or it was deleted
         return str(path)
 
 
