@@ -23,10 +23,11 @@ from typing import Protocol
 
 from voiceguide import wording
 from voiceguide.durations import format_short
-from voiceguide.errors import Problem, RoutineError
+from voiceguide.errors import Problem, RoutineError, excerpt
 from voiceguide.routine import (
     CHIME_ROLES,
     MAX_SESSION_SECONDS,
+    MAX_TEXT_CHARS,
     Action,
     Include,
     Position,
@@ -40,6 +41,9 @@ from voiceguide.timeline import Context, Cue, Hold, SpeechInfo, StepSpan, Timeli
 BREATH = 1.0  # seconds of silence that end a step without a pause
 LEAD = 0.5  # seconds between words and the chime that starts their hold
 MAX_PARTS = 200_000
+# What one session may ask the engine for: each distinct phrase is synthesized and cached.
+MAX_PHRASES = 2000
+MAX_SPEECH_CHARS = 100_000  # of distinct phrases: about two hours of speech
 
 
 class PhraseLengths(Protocol):
@@ -92,13 +96,33 @@ class Script:
 
 
 def expand(routine: Routine) -> Script:
-    """The routine as a flat script, one entry a top-level step. Checks the limits first."""
+    """The routine as a flat script, one entry a top-level step. Checks the limits first, and
+    what it would cost to synthesize after (from at most MAX_PARTS parts: cheap)."""
     check_limits(routine)
-    steps = (
+    steps = tuple(
         ScriptStep(i, step_title(step), step.pos, tuple(_expand(step, Context())))
         for i, step in enumerate(routine.steps, 1)
     )
-    return Script(routine.title, tuple(steps))
+    script = Script(routine.title, steps)
+    check_speech(script)
+    return script
+
+
+def check_speech(script: Script) -> None:
+    """Refuse a script that would synthesize too many phrases or too much text."""
+    texts: dict[str, None] = {}
+    characters = 0
+    for step in script.steps:
+        for part in step.parts:
+            if isinstance(part, Speak) and part.text not in texts:
+                texts[part.text] = None
+                characters += len(part.text)
+        if len(texts) > MAX_PHRASES:
+            message = f"the session says too many different things (more than {MAX_PHRASES}"
+            raise RoutineError(_problem(step.pos, message + " phrases by this step)"))
+        if characters > MAX_SPEECH_CHARS:
+            message = f"the session says too much (more than {MAX_SPEECH_CHARS} characters"
+            raise RoutineError(_problem(step.pos, message + " of different phrases by this step)"))
 
 
 def phrases(script: Script) -> list[str]:
@@ -149,7 +173,12 @@ def _expand(step: Step, context: Context) -> Iterator[Part]:
 
 def _expand_action(action: Action, context: Context) -> Iterator[Part]:
     if action.say:
-        yield Speak(_with_side(action.say, context), "instruction", context)
+        text = _with_side(action.say, context)
+        if len(text) > MAX_TEXT_CHARS:
+            message = f"say is too long with {{side}} as '{excerpt(context.side)}'"
+            message += f" ({len(text)} characters; at most {MAX_TEXT_CHARS})"
+            raise RoutineError(_problem(action.key_positions.get("say", action.pos), message))
+        yield Speak(text, "instruction", context)
     if action.hold:
         if action.say:
             yield Silence(LEAD)
@@ -236,7 +265,7 @@ def step_title(step: Step, side: str = "each side") -> str:
 
 
 def _shorten(text: str, limit: int = 48) -> str:
-    sentence = text.split(". ")[0].rstrip(".")
+    sentence = text.split(". ")[0].rstrip(".") or text  # '. Then breathe.' is a title too
     if len(sentence) <= limit:
         return sentence
     cut = sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:")
