@@ -1,9 +1,11 @@
 """Speech workers: fresh interpreters that each own one engine and synthesize into the cache.
 
-The real engine never runs in the calling process. A worker is `python -m voiceguide.workers`,
-spawned, never forked (forking after pyttsx3 initialises hangs); it ignores Ctrl-C (the caller
-handles it) and sends its stdout nowhere. Separate processes synthesize safely in parallel;
-threads would not.
+The real engine never runs in the calling process. A worker is a fresh, isolated interpreter
+(`python -I`), spawned, never forked (forking after pyttsx3 initialises hangs), given the
+caller's own import path with the caller's voiceguide first: code in the current folder is
+never imported (`python -m` would put that folder first). It ignores Ctrl-C (the caller handles
+it) and sends its stdout nowhere. Its scratch files go in a folder the caller makes and removes,
+however the worker ends. Separate processes synthesize safely in parallel; threads would not.
 
 The protocol is JSON lines: the first line on the worker's stdin carries the engine (pickled,
 base64); each further line is a batch of phrases, answered by one line. The answers go to a
@@ -14,13 +16,17 @@ driver prints "Audio saved to ..." there from espeak's thread.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import pickle
+import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,6 +35,12 @@ from voiceguide.errors import OutputError, SpeechError, VoiceguideError
 from voiceguide.speech import Speaking, SpeechEngine, find_voice, silence_stdout
 
 PHRASES_PER_TASK = 4
+SCRATCH_PREFIX = "voiceguide-workers-"
+# The worker's first lines, run by an isolated interpreter: the caller's path, then the worker.
+_BOOT = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]);"
+    " import voiceguide.workers as w; w.main()"
+)
 MAX_WORKERS = 8
 _RAISED_IN_WORKERS = {error.__name__: error for error in (SpeechError, OutputError)}
 
@@ -77,9 +89,12 @@ def synthesize_in_workers(
     tasks = [missing[i : i + PHRASES_PER_TASK] for i in range(0, len(missing), PHRASES_PER_TASK)]
     hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
     batch = {"speaking": asdict(speaking), "cache": str(cache_root)}
-    workers = [_start_worker(hello) for _ in range(worker_count(len(missing)))]
+    workers: list[subprocess.Popen] = []
     made: list[dict] = []
+    scratch = _scratch_folder()
     try:
+        for _ in range(worker_count(len(missing))):
+            workers.append(_start_worker(hello, scratch))
         with selectors.DefaultSelector() as selector:
             for worker in workers:
                 _give(worker, tasks, batch, selector)
@@ -90,16 +105,47 @@ def synthesize_in_workers(
                     if progress:
                         progress(len(made), len(missing))
                     _give(key.data, tasks, batch, selector, key.fileobj)
+    except BrokenPipeError:  # a worker died: the same as one that stops answering
+        raise SpeechError(f"the speech engine ({engine.name}) crashed; try again") from None
     finally:
         _stop(workers)
+        shutil.rmtree(scratch, ignore_errors=True)
     return made
+
+
+def _scratch_folder() -> str:
+    """A folder for the workers' scratch files, named after this process; the folders of
+    processes that died before removing theirs go first."""
+    base = tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        for name in os.listdir(base):
+            match = re.fullmatch(re.escape(SCRATCH_PREFIX) + r"(\d+)-\w+", name)
+            if match and not _alive(int(match.group(1))):
+                shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    try:
+        return tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
+    except OSError as e:
+        raise SpeechError(
+            f"cannot start the speech engine: no scratch folder ({e.strerror})"
+        ) from None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _stop(workers: list[subprocess.Popen]) -> None:
     """Let each worker end by itself (it cleans up its scratch folder); end it if it will not."""
     for worker in workers:
         if worker.stdin and not worker.stdin.closed:
-            worker.stdin.close()
+            with contextlib.suppress(BrokenPipeError):
+                worker.stdin.close()
             worker.terminate()  # it was cut short: a Ctrl-C or another worker's error
     for worker in workers:
         try:
@@ -109,17 +155,30 @@ def _stop(workers: list[subprocess.Popen]) -> None:
             worker.wait()
 
 
-def _start_worker(hello: str) -> subprocess.Popen:
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "voiceguide.workers"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-    )
+def _start_worker(hello: str, scratch: str) -> subprocess.Popen:
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-I", "-c", _BOOT, json.dumps(_import_path())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            env={**os.environ, "TMPDIR": scratch},
+        )
+    except OSError as e:  # too few file descriptors or processes left, say
+        raise SpeechError(f"cannot start the speech engine's workers: {e.strerror}") from None
     worker.stdin.write(hello)
     return worker
+
+
+def _import_path() -> list[str]:
+    """This process's import path, with the folder its voiceguide came from first and no
+    entry that means 'the current folder'."""
+    import voiceguide
+
+    ours = os.path.dirname(os.path.dirname(os.path.abspath(voiceguide.__file__)))
+    return [ours, *(entry for entry in sys.path if entry and entry != ours)]
 
 
 def _give(worker, tasks: list, batch: dict, selector, registered=None) -> None:
