@@ -245,3 +245,17 @@ def test_start_at_past_the_last_step_is_a_usage_error(card, short):
     )
     assert result.returncode == 2
     assert "Invalid value for '--start-at': 9 is past the last step (4)" in result.stderr
+
+
+@pytest.mark.parametrize("closed", [0, 1])
+def test_play_with_stdin_or_stdout_closed(card, tmp_path: Path, closed: int):
+    (tmp_path / "hi.yaml").write_text("title: Hi\nsteps:\n  - say: Hi.\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "play", str(tmp_path / "hi.yaml")],
+        env=card.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(closed),
+    )
+    assert (result.returncode, result.stderr) == (0, "")
