@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from voiceguide import __version__
-from voiceguide.errors import VoiceguideError
+from voiceguide.errors import VoiceguideError, escaped
 from voiceguide.routine import SpeechSettings
 
 EXIT_INTERRUPTED = 130
@@ -57,8 +57,8 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except RoutineError as e:
             raise _Failure(str(e), e.exit_code) from None
-        except VoiceguideError as e:
-            raise _Failure(f"error: {e}", e.exit_code) from None
+        except VoiceguideError as e:  # escaped: a file name may hold a newline or an escape
+            raise _Failure(f"error: {escaped(str(e))}", e.exit_code) from None
         except KeyboardInterrupt:
             raise _Failure("interrupted", EXIT_INTERRUPTED) from None
         except BrokenPipeError:
