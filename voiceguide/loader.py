@@ -117,13 +117,26 @@ class _Run:
     file read once a nesting depth (so that fan-out stays cheap)."""
 
     visited: int = 0
-    loaded: dict[tuple[Path, int], Routine] = field(default_factory=dict)
+    loaded: dict[tuple[Path, int], Routine | RoutineError] = field(default_factory=dict)
 
 
 def _load(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run) -> Routine:
     key = (path.resolve(), depth)
     if key in run.loaded:
-        return run.loaded[key]
+        known = run.loaded[key]
+        if isinstance(known, RoutineError):  # a bad file included twice is read once
+            raise RoutineError(known.problems)
+        return known
+    try:
+        routine = _build(path, name, stack, depth, run)
+    except RoutineError as e:
+        run.loaded[key] = e
+        raise
+    run.loaded[key] = routine
+    return routine
+
+
+def _build(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run) -> Routine:
     shown = display_path(path) if path.is_absolute() else str(path)
     text = _read_text(path, shown)
     root = _parse_yaml(text, shown)
@@ -138,7 +151,6 @@ def _load(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run)
             sorted(builder.problems, key=lambda p: (p.path != shown, p.line, p.column))
         )
     assert routine is not None
-    run.loaded[key] = routine
     return routine
 
 
@@ -323,7 +335,7 @@ class _Builder:
         # Aliases share nodes, so a small file can expand exponentially: bound the walk itself,
         # across included files too.
         self.run.visited += 1
-        if self.run.visited == MAX_YAML_NODES:
+        if self.run.visited >= MAX_YAML_NODES:  # and every node after: the budget stays spent
             self.error(node, f"routine is too large (more than {MAX_YAML_NODES} nodes)")
             raise _TooLarge
 
