@@ -3,7 +3,7 @@ machine with no audio stack).
 
 simpleaudio opens ALSA's 'default' device for each sound, and plays each in its own stream, so
 sounds started at exact times mix. It must never be handed an empty buffer (it crashes on some
-systems), and its `stop` lets what ALSA already holds play out (about 0.2 s through PulseAudio).
+systems), and its `stop` lets what is buffered play out (the stream buffer: STREAM_BUFFER_MS).
 """
 
 from __future__ import annotations
