@@ -115,7 +115,8 @@ def test_a_device_lost_mid_session_is_one_clear_line(tmp_path: Path, short):
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2.0)  # into the session
+        play.stdout.readline()  # the first step has started: the device is in use
+        time.sleep(0.5)
         os.kill(card.server, signal.SIGKILL)
         _, stderr = play.communicate(timeout=60)
     finally:
