@@ -6,7 +6,8 @@ RoutineError of at most 21 lines, each `FILE[:LINE:COL]: message`, printable (no
 character reaches a terminal) and short. Anything else (another exception, a traceback) is a
 finding: the input is saved in tests/fuzz-findings/ (commit it) and replayed by every run.
 
-A run is bounded by VOICEGUIDE_FUZZ_EXAMPLES (default 300, about 20 s); a campaign sets more.
+A run is bounded by VOICEGUIDE_FUZZ_EXAMPLES (default 300: about 20 s on an idle machine); a
+campaign sets more.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ routines = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=EXAMPLES // 2,
+    max_examples=EXAMPLES // 3,  # each costs several of the mutated ones
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -218,7 +219,7 @@ def mutations(draw) -> bytes:
 
 
 @settings(
-    max_examples=EXAMPLES - EXAMPLES // 2,
+    max_examples=EXAMPLES - EXAMPLES // 3,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
