@@ -7,6 +7,7 @@ Inputs that cannot live in the folder (20 MB, thousands deep, a directory) are m
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -29,11 +30,12 @@ def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
-def check(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def check(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     # Bounded: a hang fails on the timeout, a memory blow-up on the address-space limit.
     return subprocess.run(
         [sys.executable, "-m", "voiceguide", "check", *args],
         cwd=cwd,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=30,
@@ -181,9 +183,87 @@ def test_includes_nested_too_deeply(tmp_path: Path):
         (tmp_path / f"r{n}.yaml").write_text(f"title: R{n}\nsteps:\n  - include: r{n + 1}\n")
     (tmp_path / "r15.yaml").write_text("title: Last\nsteps:\n  - say: hi\n")
     result = check("r0.yaml", cwd=tmp_path)
-    # r0's steps are level 1; the include in r9 would make r10's steps level 11.
-    assert result.stderr == "r9.yaml:3:14: steps are nested too deeply (more than 10 levels)\n"
+    # r0's steps are in no block; r10's are in 10 (the includes); r11's would be in 11.
+    assert result.stderr == "r10.yaml:3:14: steps are nested too deeply (more than 10 blocks)\n"
     assert result.returncode == 1
+
+
+@pytest.mark.parametrize("blocks", [10, 11])
+def test_at_most_10_blocks_nest_as_the_readme_says(tmp_path: Path, blocks: int):
+    lines = ["title: Nested", "steps:"]
+    for depth in range(blocks):
+        indent = "    " * depth
+        lines += [f"  {indent}- repeat: 1", f"  {indent}  steps:"]
+    lines.append("  " + "    " * blocks + "- say: hi")
+    (tmp_path / "nested.yaml").write_text("\n".join(lines) + "\n")
+    result = check("nested.yaml", cwd=tmp_path)
+    if blocks == 10:
+        assert (result.returncode, result.stderr) == (0, "")
+    else:
+        at = f"{2 * blocks + 3}:{4 * blocks + 3}"  # the 11th block's list of steps
+        expected = f"nested.yaml:{at}: steps are nested too deeply (more than 10 blocks)\n"
+        assert (result.returncode, result.stderr) == (1, expected)
+
+
+def test_thousands_of_phrases_are_refused_before_any_synthesis(tmp_path: Path):
+    steps = "".join(f"  - say: Step number {n}.\n" for n in range(16_000))
+    (tmp_path / "many.yaml").write_text("title: Many\nsteps:\n" + steps)
+    cache = tmp_path / "cache"
+    result = check("many.yaml", cwd=tmp_path, env={"VOICEGUIDE_CACHE": str(cache)})
+    message = "the session says too many different things (more than 2000 phrases by this step)"
+    assert result.stderr == f"many.yaml:2003:5: {message}\n"  # step 2001, after two lines
+    assert result.returncode == 1
+    assert not cache.exists()
+
+
+def test_too_much_text_is_refused_before_any_synthesis(tmp_path: Path):
+    steps = "".join(f"  - say: {n} {'and breathe ' * 80}\n" for n in range(200))
+    (tmp_path / "wordy.yaml").write_text("title: Wordy\nsteps:\n" + steps)
+    cache = tmp_path / "cache"
+    result = check("wordy.yaml", cwd=tmp_path, env={"VOICEGUIDE_CACHE": str(cache)})
+    message = "the session says too much (more than 100000 characters of different phrases"
+    assert result.stderr == f"wordy.yaml:106:5: {message} by this step)\n"
+    assert result.returncode == 1
+    assert not cache.exists()
+
+
+def test_a_long_side_repeated_in_a_say_is_refused_with_its_position(tmp_path: Path):
+    side = " ".join(["very far left"] * 7)  # 97 characters: a side's name may have 100
+    say = " ".join(["{side}"] * 11)
+    (tmp_path / "sides.yaml").write_text(
+        f"title: Sides\nsteps:\n  - sides: [{side}]\n    steps:\n      - say: '{say}'\n"
+    )
+    result = check("sides.yaml", cwd=tmp_path)
+    shown = "very far left very far left very far lef…"
+    message = f"say is too long with {{side}} as '{shown}' (1077 characters; at most 1000)"
+    assert result.stderr == f"sides.yaml:5:14: {message}\n"
+    assert result.returncode == 1
+
+
+def test_only_routine_files_are_read(tmp_path: Path):
+    result = check("/etc/passwd", cwd=tmp_path)
+    expected = "/etc/passwd: is not a routine file (a routine's name ends in .yaml or .yml)\n"
+    assert (result.returncode, result.stderr) == (1, expected)
+
+
+def test_a_deleted_working_folder(tmp_path: Path):
+    gone = tmp_path / "gone"
+    script = (
+        "import os, sys; from voiceguide.cli import main;"
+        "os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]); sys.argv[1:] = sys.argv[2:]; main()"
+    )
+    routine = ROUTINES / "ok-bom-crlf-accents.yaml"
+    for args in (["check", routine], ["export", routine, "-o", "x.wav"]):
+        gone.mkdir()
+        result = subprocess.run(
+            [sys.executable, "-c", script, gone, *args], capture_output=True, text=True, timeout=60
+        )
+        assert "Traceback" not in result.stderr and result.stderr.count("\n") <= 1
+        if args[0] == "check":
+            assert (result.returncode, result.stderr) == (0, "")
+        else:
+            expected = "error: cannot write x.wav: the current folder no longer exists\n"
+            assert (result.returncode, result.stderr) == (5, expected)
 
 
 def test_includes_that_fan_out_are_read_once_and_refused_by_the_limit(tmp_path: Path):

@@ -214,6 +214,11 @@ def test_titles_come_from_the_routine_or_what_the_step_says(tmp_path):
     ]
 
 
+def test_a_title_is_never_empty(tmp_path):
+    timeline = compile_text(tmp_path, "title: t\nsteps:\n  - say: '. Then relax.'\n")
+    assert [s.title for s in timeline.steps] == [". Then relax."]
+
+
 @pytest.mark.parametrize(
     ("step", "where", "message"),
     [

@@ -52,3 +52,16 @@ def test_a_rename_failing_half_way_puts_everything_back(tmp_path: Path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
     assert (tmp_path / "a.txt").read_text() == "old a"
     assert (tmp_path / "b.txt").read_text() == "old b"
+
+
+def test_an_interruption_inside_the_open_leaves_no_temporary(tmp_path: Path, monkeypatch):
+    real_open = os.open
+
+    def open_then_interrupted(path, flags, mode=0o777):
+        real_open(path, flags, mode)  # the file exists; the descriptor never reaches Python
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.os, "open", open_then_interrupted)
+    with pytest.raises(KeyboardInterrupt), AtomicFiles() as staged, staged.open(tmp_path / "x"):
+        pass
+    assert list(tmp_path.iterdir()) == []

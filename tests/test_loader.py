@@ -113,8 +113,17 @@ def test_a_routine_is_found_by_bundled_name():
 
 def test_a_path_wins_over_a_bundled_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    Path("back-hands.yaml").write_text("title: Mine\nsteps:\n  - say: hi\n")
+    assert load_routine("back-hands.yaml").title == "Mine"
+
+
+def test_a_file_that_is_not_a_routine_file_is_never_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     Path("back-hands").write_text("title: Mine\nsteps:\n  - say: hi\n")
-    assert load_routine("back-hands").title == "Mine"
+    Path("notes").write_text("title: Notes\nsteps:\n  - say: hi\n")
+    assert load_routine("back-hands").title != "Mine"  # the bundled one
+    with pytest.raises(RoutineError, match=r"^notes: is not a routine file"):
+        load_routine("notes")
 
 
 def test_include_resolves_beside_the_including_file_first_then_bundled(tmp_path):

@@ -115,7 +115,8 @@ def test_a_device_lost_mid_session_is_one_clear_line(tmp_path: Path, short):
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2.0)  # into the session
+        play.stdout.readline()  # the first step has started: the device is in use
+        time.sleep(0.5)
         os.kill(card.server, signal.SIGKILL)
         _, stderr = play.communicate(timeout=60)
     finally:
@@ -245,3 +246,17 @@ def test_start_at_past_the_last_step_is_a_usage_error(card, short):
     )
     assert result.returncode == 2
     assert "Invalid value for '--start-at': 9 is past the last step (4)" in result.stderr
+
+
+@pytest.mark.parametrize("closed", [0, 1])
+def test_play_with_stdin_or_stdout_closed(card, tmp_path: Path, closed: int):
+    (tmp_path / "hi.yaml").write_text("title: Hi\nsteps:\n  - say: Hi.\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "play", str(tmp_path / "hi.yaml")],
+        env=card.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(closed),
+    )
+    assert (result.returncode, result.stderr) == (0, "")

@@ -2,8 +2,9 @@
 
 An entry is a WAV file whose name is a hash of everything that shapes the sound (engine and
 its versions, voice, rate, volume, text). After the audio comes a small 'vgid' chunk recording
-that key and the SHA-256 of the samples: a truncated or corrupt entry fails the check and is
-made again. Entries are written to a temporary name and published with a hard link, which
+that key, the voice, and the SHA-256 of the header, the samples and the voice: every byte of an
+entry is checked, and a truncated, corrupt or misplaced one (a folder in its place) is made
+again. Entries are written to a temporary name and published with a hard link, which
 fails if another process got there first, so a reader never sees half a file and a valid entry
 never changes under a running export. Processed chimes are kept here too (`voiceguide.sounds`).
 """
@@ -14,16 +15,16 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import struct
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from voiceguide.audio import Clip, wav_header
 from voiceguide.errors import OutputError, SpeechError
 
-FORMAT = 1  # bump when the processing of stored clips changes
+FORMAT = 2  # bump when the processing of stored clips, or the entry's layout, changes
 _HEADER = 44
 
 
@@ -101,20 +102,22 @@ class PhraseCache:
         """Store a clip under `key` and return the entry on disk, which is another process's
         if it stored a valid one first."""
         path = self.path(key)
+        # Named before it exists, so that a Ctrl-C or a full disk at any point still removes it.
+        tmp = path.with_name(f".{key[:16]}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
+            _make_room(path.parent, folder=True)
             path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-                tmp.write(_encode(key, clip, voice))
-            try:
-                ours = _publish(Path(tmp.name), path)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp.name)
+            with open(tmp, "xb") as f:
+                f.write(_encode(key, clip, voice))
+            ours = _publish(tmp, path)
         except OSError as e:
             raise OutputError(
                 f"cannot write the phrase cache in {self.root}: {e.strerror}; "
                 "set VOICEGUIDE_CACHE to a writable folder"
             ) from None
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         entry = Entry(path, clip.length, clip.sample_rate, voice) if ours else self.get(key)
         if entry is None:
             raise OutputError(f"the phrase cache entry {path} is unreadable right after writing")
@@ -128,10 +131,19 @@ def _publish(tmp: Path, path: Path) -> bool:
     except FileExistsError:
         if _verified(path, _read_or_empty(path), path.stem) is not None:
             return False
+        _make_room(path, folder=False)
         os.replace(tmp, path)  # the entry there is damaged: ours replaces it
     except OSError:
         os.replace(tmp, path)  # no hard links on this file system
     return True
+
+
+def _make_room(path: Path, folder: bool) -> None:
+    """Remove what stands where the cache needs a folder (a file) or a file (a folder)."""
+    if folder and path.is_file():
+        path.unlink()
+    elif not folder and path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
 
 
 def _read_or_empty(path: Path) -> bytes:
@@ -141,32 +153,41 @@ def _read_or_empty(path: Path) -> bytes:
         return b""
 
 
+def _digest(header: bytes, pcm: bytes, voice: str) -> str:
+    """What an entry's checksum covers: everything an Entry is made from."""
+    return hashlib.sha256(header + pcm + voice.encode("utf-8")).hexdigest()
+
+
 def _encode(key: str, clip: Clip, voice: str) -> bytes:
-    meta = json.dumps(
-        {"key": key, "sha256": hashlib.sha256(clip.pcm).hexdigest(), "voice": voice}
-    ).encode("utf-8")
-    meta += b" " * (len(meta) & 1)  # RIFF chunks are word-aligned
     header = bytearray(wav_header(clip.length, clip.sample_rate))
     # The RIFF size covers the trailing chunk too; players skip chunks they do not know.
-    struct.pack_into("<I", header, 4, 36 + len(clip.pcm) + (len(clip.pcm) & 1) + 8 + len(meta))
-    pad = b"\0" * (len(clip.pcm) & 1)
-    return bytes(header) + clip.pcm + pad + b"vgid" + struct.pack("<I", len(meta)) + meta
+    meta_size = len(json.dumps({"key": key, "sha256": "0" * 64, "voice": voice}).encode("utf-8"))
+    meta_size += meta_size & 1  # RIFF chunks are word-aligned
+    struct.pack_into("<I", header, 4, 36 + len(clip.pcm) + 8 + meta_size)
+    digest = _digest(bytes(header), clip.pcm, voice)
+    meta = json.dumps({"key": key, "sha256": digest, "voice": voice}).encode("utf-8")
+    meta += b" " * (meta_size - len(meta))
+    return bytes(header) + clip.pcm + b"vgid" + struct.pack("<I", len(meta)) + meta
 
 
 def _verified(path: Path, data: bytes, key: str) -> Entry | None:
+    """The entry if every byte of it is as written, else None."""
     try:
         riff, _, wave, fmt, _, tag, channels, rate = struct.unpack_from("<4sI4s4sIHHI", data)
         data_id, size = struct.unpack_from("<4sI", data, 36)
         if (riff, wave, fmt, data_id, tag, channels) != (b"RIFF", b"WAVE", b"fmt ", b"data", 1, 1):
             return None
         pcm = data[_HEADER : _HEADER + size]
-        trailer = _HEADER + size + (size & 1)
+        trailer = _HEADER + size
         chunk_id, meta_size = struct.unpack_from("<4sI", data, trailer)
         meta = json.loads(data[trailer + 8 : trailer + 8 + meta_size])
-    except (struct.error, ValueError):
+        voice = meta["voice"]
+    except (struct.error, ValueError, KeyError, TypeError):
         return None
-    if chunk_id != b"vgid" or len(pcm) != size or meta.get("key") != key:
+    if chunk_id != b"vgid" or size & 1 or len(pcm) != size or len(data) != trailer + 8 + meta_size:
         return None
-    if meta.get("sha256") != hashlib.sha256(pcm).hexdigest():
+    if meta.get("key") != key or not isinstance(voice, str):
         return None
-    return Entry(path, size // 2, rate, str(meta.get("voice", "")))
+    if meta.get("sha256") != _digest(data[:_HEADER], pcm, voice):
+        return None
+    return Entry(path, size // 2, rate, voice)

@@ -7,18 +7,22 @@ and the engine are imported inside the commands, so `voiceguide --help` starts f
 from __future__ import annotations
 
 import contextlib
+import math
+import os
+import signal
 import sys
 from pathlib import Path
 
 import click
 
 from voiceguide import __version__
-from voiceguide.errors import VoiceguideError
+from voiceguide.errors import VoiceguideError, escaped
 from voiceguide.routine import SpeechSettings
 from voiceguide.writers import FORMATS
 
 EXIT_INTERRUPTED = 130
 EXIT_BUG = 70  # sysexits' EX_SOFTWARE
+EXIT_CLOSED_OUTPUT = 141  # as for a command killed by SIGPIPE: `voiceguide voices | head`
 
 
 class _Failure(click.ClickException):
@@ -33,6 +37,19 @@ class _Failure(click.ClickException):
         click.echo(self.message, err=True)
 
 
+class _ClosedOutput(click.ClickException):
+    """Whoever read the output stopped reading (`voiceguide voices | head`): not an error to
+    report, and nothing left to flush at exit."""
+
+    exit_code = EXIT_CLOSED_OUTPUT
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def show(self, file=None) -> None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 class _Commands(click.Group):
     def invoke(self, ctx: click.Context):
         from voiceguide.errors import RoutineError
@@ -41,10 +58,12 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except RoutineError as e:
             raise _Failure(str(e), e.exit_code) from None
-        except VoiceguideError as e:
-            raise _Failure(f"error: {e}", e.exit_code) from None
+        except VoiceguideError as e:  # escaped: a file name may hold a newline or an escape
+            raise _Failure(f"error: {escaped(str(e))}", e.exit_code) from None
         except KeyboardInterrupt:
             raise _Failure("interrupted", EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            raise _ClosedOutput() from None
         except (click.ClickException, click.exceptions.Exit):
             raise
         except Exception as e:  # a bug: still one line, and a way to tell us
@@ -55,11 +74,21 @@ class _Commands(click.Group):
         return list(self.commands)  # in the order they are defined, which is the order of use
 
 
+class _Volume(click.FloatRange):
+    """Above 0 and at most 1: NaN compares false with both bounds, so it is refused by name."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number from 0 to 1.", param, ctx)
+        return number
+
+
 def speech_options(command):
     """--engine, --voice, --rate and --volume: the same meaning on every command that speaks."""
     command = click.option(
         "--volume",
-        type=click.FloatRange(0, 1, min_open=True),
+        type=_Volume(0, 1, min_open=True),
         help="Speech and chime loudness, above 0 and at most 1 (default 0.9).",
     )(command)
     command = click.option(
@@ -303,6 +332,11 @@ def new(file, force) -> None:
 
 def main() -> None:
     """The console script. A usage error is one line too, like every other error."""
+    _standard_streams()
+    # Told to stop (kill, a closed terminal): like Ctrl-C, so temporaries and workers go too.
+    for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if number is not None:
+            signal.signal(number, _interrupt)
     try:
         code = cli.main(prog_name="voiceguide", standalone_mode=False)
     except click.UsageError as e:
@@ -310,9 +344,30 @@ def main() -> None:
         click.echo(f"error: {e.format_message()} (see '{where} --help')", err=True)
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            e.show()
         sys.exit(e.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("interrupted", err=True)
+        with contextlib.suppress(OSError):  # the terminal may be gone
+            click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(code or 0)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _standard_streams() -> None:
+    """A closed stdin, stdout or stderr becomes /dev/null: nothing voiceguide opens later may
+    take its number, and reading keys or printing progress just finds nothing there."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            nothing = os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+            if nothing != fd:
+                os.dup2(nothing, fd)
+                os.close(nothing)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 - lives as long as we do

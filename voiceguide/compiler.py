@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from voiceguide.durations import format_short
-from voiceguide.errors import Problem, RoutineError
+from voiceguide.errors import Problem, RoutineError, excerpt
 from voiceguide.routine import (
     CHIME_ROLES,
     MAX_SESSION_SECONDS,
+    MAX_TEXT_CHARS,
     Action,
     Include,
     Position,
@@ -40,6 +41,9 @@ from voiceguide.wording import ENGLISH, Wording, fill
 BREATH = 1.0  # seconds of silence that end a step without a pause
 LEAD = 0.5  # seconds between words and the chime that starts their hold
 MAX_PARTS = 200_000
+# What one session may ask the engine for: each distinct phrase is synthesized and cached.
+MAX_PHRASES = 2000
+MAX_SPEECH_CHARS = 100_000  # of distinct phrases: about two hours of speech
 
 
 class PhraseLengths(Protocol):
@@ -95,13 +99,33 @@ class Script:
 
 def expand(routine: Routine, words: Wording = ENGLISH) -> Script:
     """The routine as a flat script, one entry a top-level step, in the words of `words`.
-    Checks the limits first."""
+    Checks the limits first, and what it would cost to synthesize after (from at most
+    MAX_PARTS parts: cheap)."""
     check_limits(routine)
-    steps = (
+    steps = tuple(
         ScriptStep(i, step_title(step, words), step.pos, tuple(_expand(step, Context(), words)))
         for i, step in enumerate(routine.steps, 1)
     )
-    return Script(routine.title, tuple(steps))
+    script = Script(routine.title, steps)
+    check_speech(script)
+    return script
+
+
+def check_speech(script: Script) -> None:
+    """Refuse a script that would synthesize too many phrases or too much text."""
+    texts: dict[str, None] = {}
+    characters = 0
+    for step in script.steps:
+        for part in step.parts:
+            if isinstance(part, Speak) and part.text not in texts:
+                texts[part.text] = None
+                characters += len(part.text)
+        if len(texts) > MAX_PHRASES:
+            message = f"the session says too many different things (more than {MAX_PHRASES}"
+            raise RoutineError(_problem(step.pos, message + " phrases by this step)"))
+        if characters > MAX_SPEECH_CHARS:
+            message = f"the session says too much (more than {MAX_SPEECH_CHARS} characters"
+            raise RoutineError(_problem(step.pos, message + " of different phrases by this step)"))
 
 
 def phrases(script: Script) -> list[str]:
@@ -157,7 +181,12 @@ def _expand(step: Step, context: Context, words: Wording) -> Iterator[Part]:
 def _expand_action(action: Action, context: Context, words: Wording) -> Iterator[Part]:
     values = _values(context, words)
     if action.say:
-        yield Speak(_filled(action.say, values), "instruction", context)
+        text = _filled(action.say, values)
+        if len(text) > MAX_TEXT_CHARS:
+            message = f"say is too long with {{side}} as '{excerpt(context.side)}'"
+            message += f" ({len(text)} characters; at most {MAX_TEXT_CHARS})"
+            raise RoutineError(_problem(action.key_positions.get("say", action.pos), message))
+        yield Speak(text, "instruction", context)
     if action.hold:
         if action.say:
             yield Silence(LEAD)
@@ -259,7 +288,7 @@ def step_title(step: Step, words: Wording = ENGLISH, side: str | None = None) ->
 
 
 def _shorten(text: str, limit: int = 48) -> str:
-    sentence = text.split(". ")[0].rstrip(".")
+    sentence = text.split(". ")[0].rstrip(".") or text  # '. Then breathe.' is a title too
     if len(sentence) <= limit:
         return sentence
     cut = sentence[:limit].rsplit(" ", 1)[0].rstrip(",;:")

@@ -21,8 +21,13 @@ UNITS = {
     "second": 1,
     "seconds": 1,
 }
-_PART = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)\s*")
-_CLOCK = re.compile(r"(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)")
+# ASCII digits only (\d would take Arabic-Indic ones), decimal, no leading zeros to read as octal.
+_NUMBER = r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?|\.[0-9]+"
+_PART = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)\s*")
+# m:ss or h:mm:ss, with minutes and seconds below 60 once there is a larger field
+_CLOCK = re.compile(r"(?:([0-9]+):([0-5][0-9])|([0-9]+)):([0-5][0-9](?:\.[0-9]+)?)")
+_NOT_FINITE = {"nan", ".nan", "inf", ".inf", "+inf", "+.inf", "infinity", "+infinity"}
+MAX_TEXT = 40  # characters: longer is not a duration anyone writes
 HINT = "use seconds like 10 or 2.5, or 10s, 1m, 1m30s, 1:30"
 
 
@@ -30,7 +35,8 @@ def parse_duration(value: object, shown: str | None = None) -> float:
     """Seconds from a number or a string like '10s', '1m30s', '2.5s', '1:30'.
 
     Raises ValueError with a message that shows the value (as `shown`, when given) and the
-    allowed forms. Zero, negative, NaN and infinite durations are refused here.
+    allowed forms. Zero, negative, NaN and infinite durations are refused here, and so are
+    ambiguous forms: '010' (octal in YAML 1.1), '1:99', '1m1m', digits other than 0-9.
     """
     shown = shown if shown is not None else str(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -49,25 +55,32 @@ def _not_positive(shown: str) -> ValueError:
 
 def _parse_text(text: str, shown: str) -> float:
     cleaned = text.strip().lower()
-    try:
-        return float(cleaned)  # also 'nan' and 'inf', refused by the caller
-    except ValueError:
-        pass
+    if cleaned in _NOT_FINITE:
+        return math.nan
     if cleaned.startswith("-"):
         raise _not_positive(shown)
-    clock = _CLOCK.fullmatch(cleaned)
-    if clock:
-        hours, minutes, seconds = clock.groups()
-        return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-    total, position = 0.0, 0
-    while position < len(cleaned):
-        part = _PART.match(cleaned, position)
-        if not part or part.group(2) not in UNITS:
-            raise ValueError(f"'{shown}' is not a duration ({HINT})")
-        total += float(part.group(1)) * UNITS[part.group(2)]
-        position = part.end()
     if not cleaned:
         raise ValueError(f"an empty text is not a duration ({HINT})")
+    if len(cleaned) > MAX_TEXT:
+        raise ValueError(f"'{shown}' is not a duration ({HINT})")
+    if re.fullmatch(_NUMBER, cleaned):
+        return float(cleaned)
+    if re.fullmatch(r"0[0-9]+(?:\.[0-9]+)?", cleaned):
+        raise ValueError(f"'{shown}' is not a duration: write it without the leading zero")
+    clock = _CLOCK.fullmatch(cleaned)
+    if clock:
+        hours, minutes, only_minutes, seconds = clock.groups()
+        return int(hours or 0) * 3600 + int(minutes or only_minutes) * 60 + float(seconds)
+    total, position, used = 0.0, 0, []
+    while position < len(cleaned):
+        part = _PART.match(cleaned, position)
+        unit = UNITS.get(part.group(2)) if part else None
+        # Each unit once, largest first: '1m1m' and '30s 1m' are mistakes, not sums.
+        if unit is None or (used and unit >= used[-1]):
+            raise ValueError(f"'{shown}' is not a duration ({HINT})")
+        used.append(unit)
+        total += float(part.group(1)) * unit
+        position = part.end()
     return total
 
 

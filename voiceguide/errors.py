@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_PROBLEMS_SHOWN = 20
+
+
+def escaped(text: str) -> str:
+    """The text with every control character written as an escape: one line, and nothing a
+    terminal would obey (a newline, a carriage return, an escape sequence)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def excerpt(value: str, limit: int = 40) -> str:
+    """A value quoted back in a message: escaped, and cut short if long."""
+    shown = escaped(value[: limit + 1])
+    return shown if len(value) <= limit and len(shown) <= 2 * limit else shown[:limit] + "…"
+
 
 class VoiceguideError(Exception):
     """Base of everything voiceguide raises on purpose."""
@@ -22,8 +38,8 @@ class Problem:
 
     def __str__(self) -> str:
         if self.line == 0:  # about the file as a whole
-            return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+            return escaped(f"{self.path}: {self.message}")
+        return escaped(f"{self.path}:{self.line}:{self.column}: {self.message}")
 
 
 class RoutineError(VoiceguideError):
@@ -32,8 +48,12 @@ class RoutineError(VoiceguideError):
     exit_code = 1
 
     def __init__(self, problems: list[Problem] | Problem):
-        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        listed = [problems] if isinstance(problems, Problem) else problems
+        self.problems = list(dict.fromkeys(listed))  # one repeated problem is said once
+        lines = [str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        if len(self.problems) > MAX_PROBLEMS_SHOWN:
+            lines.append(f"({len(self.problems) - MAX_PROBLEMS_SHOWN} more problems not shown)")
+        super().__init__("\n".join(lines))
 
 
 class SpeechError(VoiceguideError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import re
 import tempfile
 import unicodedata
@@ -22,7 +23,7 @@ from pathlib import Path
 from voiceguide import sidecars, writers
 from voiceguide.durations import format_clock
 from voiceguide.errors import OutputError
-from voiceguide.files import AtomicFiles
+from voiceguide.files import AtomicFiles, recover
 from voiceguide.render import CuePcm, pieces
 from voiceguide.timeline import Timeline
 from voiceguide.writers import Chapter, Program, Tags, Words, WriteProgress
@@ -42,6 +43,7 @@ class ExportPlan:
     tracks: tuple[Path, ...] = ()
     titles: tuple[str, ...] = ()  # the tracks' step titles
     playlist: Path | None = None
+    force: bool = False  # replace files that existed when planned; never one that appears later
 
     @property
     def files(self) -> list[Path]:
@@ -72,15 +74,32 @@ def plan_export(
     titles = tuple(step_titles) if tracks_dir is not None else ()
     tracks = tuple(tracks_dir / t for t in track_names(titles, writers.FORMATS[format][0]))
     playlist = tracks_dir / PLAYLIST if tracks_dir is not None else None
-    plan = ExportPlan(name, format, output, beside, tracks_dir, tracks, titles, playlist)
-    for path in plan.files:
-        if path.is_dir():
-            raise OutputError(f"{path} is a folder; give a file name")
-        if path.exists() and not force:
-            raise OutputError(f"{path} exists; use --force to overwrite it")
+    plan = ExportPlan(name, format, output, beside, tracks_dir, tracks, titles, playlist, force)
+    try:
+        _check_names(plan.files)
+        recover(plan.files)  # a commit a crash cut short: whole again, old or new, before we look
+        for path in plan.files:
+            if path.is_dir():
+                raise OutputError(f"{path} is a folder; give a file name")
+            if path.exists() and not force:
+                raise OutputError(f"{path} exists; use --force to overwrite it")
+    except OSError as e:
+        raise OutputError(f"cannot write {e.filename or plan.files[0]}: {_reason(e)}") from None
     for folder in {path.parent for path in plan.files}:
         _check_writable(folder)
     return plan
+
+
+def _check_names(paths: list[Path]) -> None:
+    """Names a playlist or a cue sheet can hold, each file written once."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if any(ord(c) < 32 or ord(c) == 127 for c in str(path)):
+            raise OutputError(f"{str(path)!r}: a file name cannot hold control characters")
+        same = os.path.normcase(os.path.abspath(path))
+        if same in seen:
+            raise OutputError(f"{path} would be written twice; give -o a name no track has")
+        seen[same] = path
 
 
 def track_names(titles: Iterable[str], extension: str = ".wav") -> list[str]:
@@ -127,6 +146,8 @@ def _reason(error: OSError) -> str:
         return "the file system is read-only"
     if error.errno in (errno.EACCES, errno.EPERM):
         return "permission denied"
+    if error.errno == errno.ENOENT and error.filename is None:
+        return "the current folder no longer exists"
     return error.strerror or str(error)
 
 
@@ -138,7 +159,7 @@ def write_export(
     if plan.tracks_dir and tuple(s.title for s in timeline.steps) != plan.titles:
         raise AssertionError("the timeline's steps are not the planned tracks")
     write = writers.writer(plan.format).write
-    staging = AtomicFiles()
+    staging = AtomicFiles(overwrite=plan.force)
     created: list[Path] = []
     try:
         created = _make_folders(plan)

@@ -18,10 +18,11 @@ import yaml
 
 from voiceguide import bundled, durations, wording
 from voiceguide.engines import ENGINES
-from voiceguide.errors import Problem, RoutineError
+from voiceguide.errors import Problem, RoutineError, excerpt
 from voiceguide.routine import (
     CHIME_ROLES,
     MAX_SESSION_SECONDS,
+    MAX_TEXT_CHARS,
     RATE_RANGE,
     Action,
     ChimeChoice,
@@ -37,8 +38,10 @@ from voiceguide.routine import (
 MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 64
 MAX_YAML_NODES = 100_000
-MAX_STEP_DEPTH = 10
-MAX_TEXT_CHARS = 1000
+MAX_STEP_DEPTH = 10  # blocks (repeat, sides, include) inside one another
+MAX_SIDE_CHARS = 100
+MAX_NUMBER_CHARS = 20  # digits beyond any limit: refused before Python converts them
+ROUTINE_SUFFIXES = (".yaml", ".yml")
 MAX_REPEAT = 100
 MAX_COUNTDOWN = 10
 
@@ -76,7 +79,11 @@ def resolve_routine(ref: str | os.PathLike[str]) -> tuple[Path, str]:
         shown = text if len(text) <= 60 else text[:57] + "..."
         raise RoutineError(Problem(shown, 0, 0, f"cannot be read: {e.strerror}")) from None
     bundled_path = bundled.routine_path(text)
-    if exists and not is_dir:
+    # Only routine files are read: errors quote values, and must never quote another file.
+    routine_file = path.suffix.lower() in ROUTINE_SUFFIXES or not _is_file(path)
+    if exists and not is_dir and (routine_file or bundled_path is None):
+        if not routine_file:
+            raise RoutineError(Problem(text, 0, 0, _NOT_A_ROUTINE))
         return path, path.stem
     if bundled_path is not None:  # a folder named like a bundled routine (its tracks, say)
         return bundled_path, text
@@ -87,11 +94,14 @@ def resolve_routine(ref: str | os.PathLike[str]) -> tuple[Path, str]:
     raise RoutineError(Problem(text, 0, 0, message + _suggest(text, names, "bundled")))
 
 
+_NOT_A_ROUTINE = "is not a routine file (a routine's name ends in .yaml or .yml)"
+
+
 def display_path(path: Path) -> str:
     """The path as a person would type it: relative to the current directory when inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError):  # outside it, or it was deleted
         return str(path)
 
 
@@ -109,13 +119,26 @@ class _Run:
     file read once a nesting depth (so that fan-out stays cheap)."""
 
     visited: int = 0
-    loaded: dict[tuple[Path, int], Routine] = field(default_factory=dict)
+    loaded: dict[tuple[Path, int], Routine | RoutineError] = field(default_factory=dict)
 
 
 def _load(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run) -> Routine:
     key = (path.resolve(), depth)
     if key in run.loaded:
-        return run.loaded[key]
+        known = run.loaded[key]
+        if isinstance(known, RoutineError):  # a bad file included twice is read once
+            raise RoutineError(known.problems)
+        return known
+    try:
+        routine = _build(path, name, stack, depth, run)
+    except RoutineError as e:
+        run.loaded[key] = e
+        raise
+    run.loaded[key] = routine
+    return routine
+
+
+def _build(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run) -> Routine:
     shown = display_path(path) if path.is_absolute() else str(path)
     text = _read_text(path, shown)
     root = _parse_yaml(text, shown)
@@ -130,7 +153,6 @@ def _load(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run)
             sorted(builder.problems, key=lambda p: (p.path != shown, p.line, p.column))
         )
     assert routine is not None
-    run.loaded[key] = routine
     return routine
 
 
@@ -170,8 +192,13 @@ def _parse_yaml(text: str, shown: str) -> yaml.Node | None:
         mark = e.problem_mark or e.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise RoutineError(Problem(shown, line, column, _yaml_message(e, text))) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow, outside quotes
+        before = text[: e.position]
+        line, column = before.count("\n") + 1, e.position - (before.rfind("\n") + 1) + 1
+        message = f"a control character (U+{e.character:04X}) is not allowed in a routine"
+        raise RoutineError(Problem(shown, line, column, message)) from None
     except yaml.YAMLError as e:
-        raise RoutineError(Problem(shown, 0, 0, f"YAML error: {e}")) from None
+        raise RoutineError(Problem(shown, 0, 0, f"YAML error: {excerpt(str(e), 200)}")) from None
 
 
 def _check_shape(text: str, shown: str) -> None:
@@ -233,7 +260,7 @@ def _kind_of(node: yaml.Node) -> str:
         return "a list"
     if node.tag == _TAG + "null":
         return "nothing"
-    return f"'{node.value}'"
+    return f"'{excerpt(node.value)}'"
 
 
 class _Builder:
@@ -246,6 +273,7 @@ class _Builder:
         self.depth = depth  # of this file's steps: included files nest deeper
         self.run = run
         self.problems: list[Problem] = []
+        self.reported: set[Problem] = set()
         self.sides_depth = 0  # inside how many 'sides' steps: where '{side}' means something
         self.repeat_depth = 0  # and 'repeat' steps: where '{round}' and '{rounds}' do
         self.guessed: set[str] = set()  # keys offered as did-you-mean: not reported missing too
@@ -257,7 +285,10 @@ class _Builder:
 
     def error(self, node: yaml.Node, message: str) -> None:
         pos = self.pos(node)
-        self.problems.append(Problem(pos.path, pos.line, pos.column, message))
+        problem = Problem(pos.path, pos.line, pos.column, message)
+        if problem not in self.reported:  # an alias repeats its node's problems: say them once
+            self.reported.add(problem)
+            self.problems.append(problem)
 
     # -- the routine
 
@@ -309,7 +340,8 @@ class _Builder:
                 first = fields[key][0].start_mark.line + 1
                 self.error(key_node, f"duplicate key '{key}' (first given at line {first})")
             elif key not in allowed:
-                self.error(key_node, f"unknown key '{key}' {where}{_suggest(key, allowed)}")
+                shown = excerpt(key)
+                self.error(key_node, f"unknown key '{shown}' {where}{_suggest(key, allowed)}")
                 self.guessed.update(difflib.get_close_matches(key, allowed, n=1, cutoff=0.6))
             else:
                 fields[key] = (key_node, value_node)
@@ -319,7 +351,7 @@ class _Builder:
         # Aliases share nodes, so a small file can expand exponentially: bound the walk itself,
         # across included files too.
         self.run.visited += 1
-        if self.run.visited == MAX_YAML_NODES:
+        if self.run.visited >= MAX_YAML_NODES:  # and every node after: the budget stays spent
             self.error(node, f"routine is too large (more than {MAX_YAML_NODES} nodes)")
             raise _TooLarge
 
@@ -329,6 +361,11 @@ class _Builder:
         self.count(node)
         if not isinstance(node, yaml.ScalarNode):
             self.error(node, f"{key} must be {what}, not {_kind_of(node)}")
+            return None
+        control = next((c for c in node.value if c not in "\t\n\r" and not c.isprintable()), None)
+        if control is not None:  # a NUL cuts speech short; an escape sequence drives a terminal
+            message = f"{key} holds a control character (U+{ord(control):04X}); remove it"
+            self.error(node, message)
             return None
         return node.value
 
@@ -372,11 +409,11 @@ class _Builder:
         value = self.scalar(node, key, "a number")
         if value is None:
             return None
-        if node.tag in (_TAG + "int", _TAG + "float"):
-            return _CONSTRUCT.construct_object(node)
-        if node.tag == _TAG + "str":
+        if node.tag == _TAG + "float":
+            return _CONSTRUCT.construct_object(node)  # .inf and .nan are out of range
+        if node.tag in (_TAG + "int", _TAG + "str"):
             try:
-                return float(value)
+                return float(value)  # decimal, whatever YAML 1.1 would make of 010 or 0x10
             except ValueError:
                 pass
         self.error(node, f"{key} must be a number, not {_kind_of(node)}")
@@ -387,15 +424,12 @@ class _Builder:
         if value is None:
             return None
         digits = value.strip()
-        if node.tag == _TAG + "int" or (
-            node.tag == _TAG + "str" and digits.isascii() and digits.isdigit()
-        ):
-            number = (
-                int(_CONSTRUCT.construct_object(node)) if node.tag.endswith("int") else int(value)
-            )
+        if node.tag in (_TAG + "int", _TAG + "str") and digits.isascii() and digits.isdigit():
+            # Decimal (010 is ten, not YAML 1.1's octal eight); a flood of digits is not int()ed.
+            number = int(digits) if len(digits) <= MAX_NUMBER_CHARS else high + 1
             if low <= number <= high:
                 return number
-            self.error(node, f"{key}: {value} is out of range ({low} to {high})")
+            self.error(node, f"{key}: {excerpt(value)} is out of range ({low} to {high})")
             return None
         self.error(node, f"{key} must be a whole number from {low} to {high}, not {_kind_of(node)}")
         return None
@@ -404,18 +438,16 @@ class _Builder:
         value = self.scalar(node, key, "a duration")
         if value is None:
             return None
-        raw: object = value
-        if node.tag in (_TAG + "int", _TAG + "float"):
-            raw = _CONSTRUCT.construct_object(node)
-        elif node.tag != _TAG + "str":
-            raw = None  # true, null, a date: not a duration, whatever they would construct to
+        # The text as written, read as decimal: YAML 1.1 would make 010 eight and 1:30 ninety.
+        raw: object = value if node.tag in (_TAG + t for t in ("int", "float", "str")) else None
         try:
-            seconds = durations.parse_duration(raw, shown=value)
+            seconds = durations.parse_duration(raw, shown=excerpt(value))
         except ValueError as e:
             self.error(node, f"{key}: {e}")
             return None
         if seconds > MAX_SESSION_SECONDS:
-            self.error(node, f"{key}: {value} is longer than a whole session may be (12 h)")
+            shown = excerpt(value)
+            self.error(node, f"{key}: {shown} is longer than a whole session may be (12 h)")
             return None
         return seconds
 
@@ -443,7 +475,7 @@ class _Builder:
         if engine is not None and engine not in ENGINES:
             self.error(
                 fields["engine"][1],
-                f"unknown engine '{engine}'{_suggest(engine, ENGINES, 'engines')}",
+                f"unknown engine '{excerpt(engine)}'{_suggest(engine, ENGINES, 'engines')}",
             )
             engine = None
         rate = self.whole(fields["rate"][1], "rate", *RATE_RANGE) if "rate" in fields else None
@@ -452,9 +484,8 @@ class _Builder:
             volume_node = fields["volume"][1]
             volume = self.number(volume_node, "volume")
             if volume is not None and not 0 < volume <= 1:
-                self.error(
-                    volume_node, f"volume: {volume_node.value} is out of range (above 0, at most 1)"
-                )
+                shown = excerpt(volume_node.value)
+                self.error(volume_node, f"volume: {shown} is out of range (above 0, at most 1)")
                 volume = None
         return SpeechSettings(voice, rate, None if volume is None else float(volume), engine)
 
@@ -462,7 +493,7 @@ class _Builder:
         language = self.text(fields, "language")
         if language is not None and not re.fullmatch(r"[a-z]{2,3}", language):
             there = ", ".join(sorted(wording.CATALOGS))
-            message = f"language: '{language}' is not a language code, like {there}"
+            message = f"language: '{excerpt(language)}' is not a language code, like {there}"
             self.error(fields["language"][1], message)
             return None
         return language
@@ -502,7 +533,7 @@ class _Builder:
         pairs = []
         for key_node, value_node in node.value:
             written = self.scalar(key_node, "a word to pronounce", "text")
-            spoken = self.scalar(value_node, f"pronounce: {key_node.value}", "text")
+            spoken = self.scalar(value_node, f"pronounce: {excerpt(str(key_node.value))}", "text")
             if written is None or spoken is None:
                 continue
             if not written.strip() or not spoken.strip():
@@ -535,14 +566,14 @@ class _Builder:
             path = self.path.parent / sound
             if _is_file(path):
                 return path.resolve()
-            self.error(node, f"chime file '{sound}' not found beside this routine")
+            self.error(node, f"chime file '{excerpt(sound)}' not found beside this routine")
             return None
         path = bundled.sound_path(sound)
         if path is None:
             names = bundled.sound_names()
             self.error(
                 node,
-                f"unknown chime '{sound}'{_suggest(sound, names, 'bundled chimes')}; "
+                f"unknown chime '{excerpt(sound)}'{_suggest(sound, names, 'bundled chimes')}; "
                 "or give the path of a WAV file",
             )
         return path
@@ -560,8 +591,8 @@ class _Builder:
         if not node.value:
             self.error(node, "steps is empty; give at least one step")
             return ()
-        if depth > MAX_STEP_DEPTH:
-            self.error(node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} levels)")
+        if depth - 1 > MAX_STEP_DEPTH:  # the top level's steps are in no block
+            self.error(node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} blocks)")
             return ()
         built = (self.step(item, depth) for item in node.value)
         return tuple(step for step in built if step is not None)
@@ -606,13 +637,16 @@ class _Builder:
             if key in fields and "hold" not in fields:
                 self.error(fields[key][0], f"'{key}' needs a 'hold' in the same step")
         say = self.text(fields, "say")
+        if say is not None and not any(c.isalnum() for c in say):
+            self.error(fields["say"][1], "say has nothing to speak (no letters or digits)")
         hold = self.duration(fields["hold"][1], "hold") if "hold" in fields else None
         pause = self.duration(fields["pause"][1], "pause") if "pause" in fields else None
         countdown = 0
         if "countdown" in fields:
             countdown = self.whole(fields["countdown"][1], "countdown", 1, MAX_COUNTDOWN) or 0
             if hold is not None and countdown >= hold:
-                message = f"countdown: {countdown} does not fit in hold: {fields['hold'][1].value}"
+                hold_text = excerpt(fields["hold"][1].value)
+                message = f"countdown: {countdown} does not fit in hold: {hold_text}"
                 self.error(
                     fields["countdown"][1], message + " (the count must end inside the hold)"
                 )
@@ -645,6 +679,9 @@ class _Builder:
                 name = self.scalar(item, "a side", "a name")
                 if name is not None and not name.strip():
                     self.error(item, "a side's name is empty")
+                elif name is not None and len(name) > MAX_SIDE_CHARS:
+                    message = f"a side's name is too long ({len(name)} characters; at most"
+                    self.error(item, f"{message} {MAX_SIDE_CHARS})")
                 elif name is not None:
                     names.append(" ".join(name.split()))
         rest = self.duration(fields["rest"][1], "rest") if "rest" in fields else 0.0
@@ -667,18 +704,21 @@ class _Builder:
         target = _find_include(name, self.path.parent)
         if target is None:
             names = bundled.routine_names()
-            message = f"cannot include '{name}': no such file beside this routine"
+            message = f"cannot include '{excerpt(name)}': no such file beside this routine"
             self.error(
                 name_node, message + f" and no bundled routine{_suggest(name, names, 'bundled')}"
             )
+            return None
+        if target.suffix.lower() not in ROUTINE_SUFFIXES:  # never echo another kind of file
+            self.error(name_node, f"cannot include '{excerpt(name)}': {_NOT_A_ROUTINE}")
             return None
         if target.resolve() in {p.resolve() for p in self.stack}:
             chain = " -> ".join(p.name for p in (*self.stack, target))
             self.error(name_node, f"include loop: {chain}")
             return None
-        if depth >= MAX_STEP_DEPTH:
+        if depth > MAX_STEP_DEPTH:  # its steps would be in one block more than this step's
             self.error(
-                name_node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} levels)"
+                name_node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} blocks)"
             )
             return None
         try:

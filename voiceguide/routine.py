@@ -10,6 +10,7 @@ from pathlib import Path
 
 CHIME_ROLES = ("hold-start", "hold-end", "session-end")
 MAX_SESSION_SECONDS = 12 * 3600
+MAX_TEXT_CHARS = 1000  # of one thing to say, '{side}' filled in
 RATE_RANGE = (80, 400)  # words a minute
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from voiceguide.errors import OutputError
-from voiceguide.files import AtomicFiles
+from voiceguide.files import AtomicFiles, recover
 
 STARTER = """\
 # A voiceguide routine. Check it with: voiceguide check {name}
@@ -51,10 +51,11 @@ def starter_text(name: str) -> str:
 
 def write_starter(path: Path, force: bool = False) -> None:
     """Write the starter routine to `path`, atomically. Raises OutputError."""
-    if path.exists() and not force:
-        raise OutputError(f"{path} exists; use --force to overwrite it")
     try:
-        with AtomicFiles() as files:
+        recover([path])
+        if path.exists() and not force:
+            raise OutputError(f"{path} exists; use --force to overwrite it")
+        with AtomicFiles(overwrite=force) as files:
             with files.open(path) as f:
                 f.write(starter_text(str(path)).encode("utf-8"))
             files.commit()

@@ -1,9 +1,11 @@
 """Speech workers: fresh interpreters that each own one engine and synthesize into the cache.
 
-The engine synthesizes only here. A worker is `python -m voiceguide.workers`, spawned, never
-forked (forking after a speech library initialises can hang); it ignores Ctrl-C (the caller
-handles it) and sends its stdout nowhere. Separate processes synthesize safely in parallel;
-threads would not.
+The engine synthesizes only here. A worker is a fresh, isolated interpreter (`python -I`),
+spawned, never forked (forking after a speech library initialises can hang), given the caller's
+own import path with the caller's voiceguide first: code in the current folder is never
+imported (`python -m` would put that folder first). It ignores Ctrl-C (the caller handles it)
+and sends its stdout nowhere. Its scratch files go in a folder the caller makes and removes,
+however the worker ends. Separate processes synthesize safely in parallel; threads would not.
 
 The protocol is JSON lines: the first line on the worker's stdin carries the engine (pickled,
 base64); each further line is a batch of phrases, answered by one line. The answers go to a
@@ -14,13 +16,17 @@ library may print there from its own threads.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import pickle
+import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,6 +36,12 @@ from voiceguide.speech import Speaking, SpeechEngine, silence_stdout, voice_of
 
 PHRASES_PER_TASK = 4
 ANSWER_SECONDS = 24  # a worker silent this long is hung: with the 5 s to stop it, within 30 s
+SCRATCH_PREFIX = "voiceguide-workers-"
+# The worker's first lines, run by an isolated interpreter: the caller's path, then the worker.
+_BOOT = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]);"
+    " import voiceguide.workers as w; w.main()"
+)
 MAX_WORKERS = 8
 _RAISED_IN_WORKERS = {error.__name__: error for error in (SpeechError, OutputError)}
 
@@ -84,9 +96,12 @@ def synthesize_in_workers(
     batch = {"speaking": asdict(speaking), "cache": str(cache_root)}
     # An engine may want fewer: one that loads a large model, or forks for every phrase.
     count = min(worker_count(len(missing)), getattr(engine, "max_workers", MAX_WORKERS))
-    workers = [_start_worker(hello) for _ in range(count)]
+    workers: list[subprocess.Popen] = []
     made: list[dict] = []
+    scratch = _scratch_folder()
     try:
+        for _ in range(count):
+            workers.append(_start_worker(hello, scratch))
         with selectors.DefaultSelector() as selector:
             for worker in workers:
                 _give(worker, tasks, batch, selector)
@@ -102,16 +117,47 @@ def synthesize_in_workers(
                     if progress:
                         progress(len(made), len(missing))
                     _give(key.data, tasks, batch, selector, key.fileobj)
+    except BrokenPipeError:  # a worker died: the same as one that stops answering
+        raise SpeechError(f"the speech engine ({engine.name}) crashed; try again") from None
     finally:
         _stop(workers)
+        shutil.rmtree(scratch, ignore_errors=True)
     return made
+
+
+def _scratch_folder() -> str:
+    """A folder for the workers' scratch files, named after this process; the folders of
+    processes that died before removing theirs go first."""
+    base = tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        for name in os.listdir(base):
+            match = re.fullmatch(re.escape(SCRATCH_PREFIX) + r"(\d+)-\w+", name)
+            if match and not _alive(int(match.group(1))):
+                shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    try:
+        return tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
+    except OSError as e:
+        raise SpeechError(
+            f"cannot start the speech engine: no scratch folder ({e.strerror})"
+        ) from None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _stop(workers: list[subprocess.Popen]) -> None:
     """Let each worker end by itself (it cleans up its scratch folder); end it if it will not."""
     for worker in workers:
         if worker.stdin and not worker.stdin.closed:
-            worker.stdin.close()
+            with contextlib.suppress(BrokenPipeError):
+                worker.stdin.close()
             worker.terminate()  # it was cut short: a Ctrl-C or another worker's error
     for worker in workers:
         try:
@@ -121,17 +167,30 @@ def _stop(workers: list[subprocess.Popen]) -> None:
             worker.wait()
 
 
-def _start_worker(hello: str) -> subprocess.Popen:
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "voiceguide.workers"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-    )
+def _start_worker(hello: str, scratch: str) -> subprocess.Popen:
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-I", "-c", _BOOT, json.dumps(_import_path())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            env={**os.environ, "TMPDIR": scratch},
+        )
+    except OSError as e:  # too few file descriptors or processes left, say
+        raise SpeechError(f"cannot start the speech engine's workers: {e.strerror}") from None
     worker.stdin.write(hello)
     return worker
+
+
+def _import_path() -> list[str]:
+    """This process's import path, with the folder its voiceguide came from first and no
+    entry that means 'the current folder'."""
+    import voiceguide
+
+    ours = os.path.dirname(os.path.dirname(os.path.abspath(voiceguide.__file__)))
+    return [ours, *(entry for entry in sys.path if entry and entry != ours)]
 
 
 def _give(worker, tasks: list, batch: dict, selector, registered=None) -> None:

@@ -1,0 +1,99 @@
+"""Synthesis workers: they run only the caller's code, leave no scratch folder however they end,
+and a machine out of file descriptors is one line."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "voiceguide"
+
+
+def run(*args: str, cwd: Path, env: dict, preexec_fn=None, timeout: float = 120):
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec_fn,
+    )
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path) -> Path:
+    path = tmp_path / "tmp"
+    path.mkdir()
+    return path
+
+
+def test_workers_never_import_code_from_the_current_folder(tmp_path: Path, private_tmp: Path):
+    if not CONSOLE_SCRIPT.exists():
+        pytest.skip("needs the installed console script")
+    here = tmp_path / "checkout"
+    (here / "voiceguide").mkdir(parents=True)
+    marker = tmp_path / "foreign code ran"
+    (here / "voiceguide" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (here / "voiceguide" / "workers.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    env = {"VOICEGUIDE_CACHE": str(tmp_path / "cache"), "TMPDIR": str(private_tmp)}
+    result = run("show", "back-massage-ball", cwd=here, env=env)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert not marker.exists()
+    assert list(private_tmp.iterdir()) == []  # and their scratch folder is gone
+
+
+def test_a_killed_worker_leaves_no_scratch_folder(tmp_path: Path, private_tmp: Path):
+    stale = private_tmp / "voiceguide-workers-999999999-x1" / "voiceguide-y2"  # a dead process's
+    stale.mkdir(parents=True)
+    env = {"VOICEGUIDE_CACHE": str(tmp_path / "cache"), "TMPDIR": str(private_tmp)}
+    command = [str(CONSOLE_SCRIPT), "show", "back-full"]
+    parent = subprocess.Popen(
+        command,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and time.monotonic() < deadline and parent.poll() is None:
+        for pid in _children(parent.pid):
+            if b"voiceguide.workers" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)  # the worst end: no cleanup of its own
+                killed = pid
+                break
+        time.sleep(0.01)
+    _, stderr = parent.communicate(timeout=120)
+    assert killed is not None, "no worker was seen"
+    assert (parent.returncode, stderr) == (
+        3,
+        "error: the speech engine (espeak) crashed; try again\n",
+    )
+    assert list(private_tmp.iterdir()) == []
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def test_too_few_file_descriptors_is_one_line(tmp_path: Path, private_tmp: Path):
+    def few() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (10, 10))
+
+    env = {"VOICEGUIDE_CACHE": str(tmp_path / "cache"), "TMPDIR": str(private_tmp)}
+    result = run("show", "back-massage-ball", cwd=tmp_path, env=env, preexec_fn=few)
+    expected = "error: cannot start the speech engine's workers: Too many open files\n"
+    assert (result.returncode, result.stderr) == (3, expected)
+    assert list(private_tmp.iterdir()) == []
