@@ -40,7 +40,8 @@ MAX_TEXT_CHARS = 1000
 MAX_REPEAT = 100
 MAX_COUNTDOWN = 10
 
-TOP_KEYS = ("title", "description", "speech", "chimes", "steps")
+TOP_KEYS = ("title", "description", "speech", "chimes", "steps", "per_day")
+MAX_PER_DAY = 100
 SPEECH_KEYS = ("voice", "rate", "volume")
 ACTION_KEYS = ("say", "hold", "countdown", "halfway", "pause", "title")
 STEP_KEYS = {
@@ -272,10 +273,15 @@ class _Builder:
         description = self.text(fields, "description") or ""
         speech = self.speech(fields["speech"][1]) if "speech" in fields else SpeechSettings()
         chimes = self.chimes(fields["chimes"][1]) if "chimes" in fields else ()
+        per_day = (
+            self.whole(fields["per_day"][1], "per_day", 1, MAX_PER_DAY)
+            if "per_day" in fields
+            else None
+        )
         steps = self.steps(fields, "steps", root, depth=self.depth)
         if self.problems or title is None:
             return None
-        return Routine(title, steps, self.path, name, description, speech, chimes)
+        return Routine(title, steps, self.path, name, description, speech, chimes, per_day)
 
     def mapping(
         self, node: yaml.MappingNode, allowed: Iterable[str], where: str

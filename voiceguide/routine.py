@@ -108,3 +108,4 @@ class Routine:
     description: str = ""
     speech: SpeechSettings = SpeechSettings()
     chimes: tuple[ChimeChoice, ...] = ()
+    per_day: int | None = None  # at most this many sessions a day, as its source advises

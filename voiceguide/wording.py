@@ -45,3 +45,29 @@ def seconds_in_words(seconds: float) -> str:
     if rest:
         parts.append(f"{number_words(rest)} second{'s' if rest != 1 else ''}")
     return " and ".join(parts)
+
+
+def step_of(index: int, steps: int, title: str) -> str:
+    """'Step three of five: Press firmly.'"""
+    title = title.rstrip(".")
+    return f"Step {number_words(index)} of {number_words(steps)}: {title}."
+
+
+def round_of(round_number: int, rounds: int) -> str:
+    return f"Round {number_words(round_number)} of {number_words(rounds)}."
+
+
+def side_now(side: str) -> str:
+    return f"{side[:1].upper() + side[1:]} side."
+
+
+def left_in_hold(seconds: float) -> str:
+    return f"{seconds_in_words(seconds)} left in this hold."
+
+
+def left_in_session(seconds: float) -> str:
+    return f"{seconds_in_words(seconds)} left in the session."
+
+
+def capitalized(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
