@@ -70,11 +70,18 @@ def start(folder: Path) -> SessionBus:
 
 def wait_for_player(bus: SessionBus, name: str = "voiceguide", timeout: float = 30) -> str:
     """The MPRIS name of the first player whose name starts with `name`, once it appears."""
+    return wait_for_players(bus, 1, name, timeout)[0]
+
+
+def wait_for_players(
+    bus: SessionBus, count: int, name: str = "voiceguide", timeout: float = 30
+) -> list[str]:
+    """The sorted MPRIS names of players whose names start with `name`, once `count` are on."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         players = bus.playerctl("--list-all").stdout.split()
-        found = [p for p in players if p.startswith(name)]
-        if found:
-            return found[0]
+        found = sorted(p for p in players if p.startswith(name))
+        if len(found) >= count:
+            return found
         time.sleep(0.05)
-    raise AssertionError(f"no MPRIS player named {name}* appeared")
+    raise AssertionError(f"{count} MPRIS players named {name}* never appeared")

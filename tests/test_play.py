@@ -103,25 +103,30 @@ def test_no_sound_device_is_one_line_that_suggests_export(tmp_path: Path):
     assert result.stderr.count("\n") == 1 and result.stdout == ""
 
 
-def test_a_device_lost_mid_session_is_one_clear_line(tmp_path: Path, short):
+def test_a_device_lost_mid_session_is_one_clear_line_and_journaled(tmp_path: Path, short):
     if soundcard.available():
         pytest.skip(soundcard.available())
     card = soundcard.start(tmp_path / "lost")
+    env = {**card.env, "XDG_DATA_HOME": str(tmp_path / "data")}
     try:
         play = subprocess.Popen(
             [sys.executable, "-m", "voiceguide", "play", str(short / "short.yaml")],
-            env=card.env,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2.0)  # into the session
+        assert "Step 1 of 4" in play.stdout.readline()  # playing (however slow the start)
+        time.sleep(2.5)  # into step 2
         os.kill(card.server, signal.SIGKILL)
         _, stderr = play.communicate(timeout=60)
     finally:
         card.stop()
     assert play.returncode == 4
     assert stderr.startswith("error: lost the audio output device (") and stderr.count("\n") == 1
+    journal = voiceguide("journal", "--json", env=env)
+    [entry] = json.loads(journal.stdout)
+    assert (entry["outcome"], entry["step"]) == ("device lost", 2)
 
 
 class Terminal:

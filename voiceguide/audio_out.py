@@ -12,6 +12,7 @@ import array
 import contextlib
 import ctypes
 import ctypes.util
+import math
 import os
 import sys
 import threading
@@ -83,6 +84,27 @@ def _alsa_message(error: Exception) -> str:
 _silent_handler = None
 
 
+def _default_device_problem() -> str | None:
+    """Why ALSA's 'default' playback device cannot be opened, or None (also None where ALSA
+    itself is not found: the outputs then say what is wrong)."""
+    name = ctypes.util.find_library("asound")
+    if name is None:
+        return None
+    try:
+        asound = ctypes.CDLL(name)
+    except OSError:
+        return None
+    _quiet_alsa()
+    asound.snd_strerror.restype = ctypes.c_char_p
+    pcm = ctypes.c_void_p()
+    nonblocking, playback = 1, 0
+    error = asound.snd_pcm_open(ctypes.byref(pcm), b"default", playback, nonblocking)
+    if error < 0:
+        return asound.snd_strerror(error).decode(errors="replace")
+    asound.snd_pcm_close(pcm)
+    return None
+
+
 def _quiet_alsa() -> None:
     """ALSA prints its own error lines to stderr when a device fails; voiceguide says one line
     of its own instead."""
@@ -109,26 +131,52 @@ class StreamSink:
     server never suspends the device mid-session (a suspended Bluetooth headset loses the first
     syllable after a hold). Sounds are placed by clock time on the device's own sample clock:
     the player hands each cue over `AHEAD` seconds early with the time it is due, so a player
-    woken late under load still starts the cue on time. `stop` drops everything queued, and
-    silence follows within the stream's latency.
+    woken late under load still starts the cue on time. `stop` drops everything queued, in
+    this object and in the stream's buffers (PortAudio's abort, then a restart), so silence
+    follows at once whatever the latency.
+
+    The device's clock keeps the session's time: `clock` is the system's monotonic clock
+    plus the device's lead on it, and the player schedules on it, so a cue due at clock time
+    `at` is the frame `(at - zero) * rate`, exactly, however far the device's clock drifts from
+    the system's. The lead is followed slowly from PortAudio's estimate of when a frame will
+    sound (`outputBufferDacTime`, on PortAudio's clock, at a fixed offset from the monotonic
+    clock: the smallest difference seen from inside a callback), so a late callback or the
+    estimate's wander through PulseAudio moves only when cues are handed over, never where
+    they sound. After a restart or an underrun the frames are numbered on from the clock.
     """
 
-    AHEAD = 0.25  # seconds before its time that the player hands a sound over
-    LATENCY = 0.05  # seconds of audio the stream keeps queued: how soon 'stop' is heard
+    AHEAD = 0.6  # seconds before its time that the player hands a sound over
+    LATENCY = 0.2  # seconds of audio the stream keeps queued: room for a late callback
     LOST_AFTER = 1.5  # seconds without a callback in a running stream: the device is gone
+    START = 0.4  # seconds from a (re)start to the first sound placed exactly: past the buffer
+    SETTLE = 2  # callbacks after a (re)start whose estimates are not used: the prefill
+    FOLLOW = 0.01  # how far each callback's estimate moves the device's lead: seconds' average
 
     def __init__(self, routine_name: str = "ROUTINE", clock=time.monotonic):
+        problem = _default_device_problem()
+        if problem:
+            # Found before PortAudio starts: PortAudio 19.6 aborts the process (an assertion
+            # in its ALSA device list) where ALSA has no usable default device.
+            raise PlaybackError(NO_DEVICE.format(problem, routine_name))
         try:
             import sounddevice
         except (ImportError, OSError) as e:  # OSError: the PortAudio library is missing
-            raise PlaybackError(f"streaming output unavailable ({e})") from None
+            raise MissingOutput(
+                "streaming output needs the PortAudio library (Debian: apt install "
+                f"libportaudio2) and 'pip install sounddevice' ({e})"
+            ) from None
         self._sounddevice = sounddevice
         self._routine = routine_name
         self._clock = clock
         self._lock = threading.Lock()
         self._voices: list[list] = []  # [first frame, samples]: sounds playing or to play
         self._frames = 0  # frames handed to the stream so far
-        self._zero: float | None = None  # the clock time at which frame 0 sounds (estimated)
+        self._zero: float | None = None  # the clock time at which frame 0 sounds
+        self._lead = 0.0  # the device's clock minus the system's
+        self._offset = math.inf  # the system's clock minus PortAudio's
+        self._settling = self.SETTLE  # callbacks to wait before placing the stream again
+        self._renumber = False  # the frames stopped following each other: number them anew
+        self._latest = 0.0  # the latest time `clock` gave
         self._last_callback = 0.0
         self._stream = None
         self._rate = 0
@@ -166,12 +214,21 @@ class StreamSink:
             self.probe(sample_rate)
         self._check()
         with self._lock:
-            frame = self._frames if at is None or self._zero is None else self._frame_of(at)
-            self._voices.append([max(frame, self._frames), memoryview(pcm).cast("h")])
+            # A sound for a clock time is placed once the stream is on the clock (at once,
+            # unless it is being placed again after a restart).
+            frame = self._frame_of(at)
+            self._voices.append([frame, memoryview(pcm).cast("h"), at])
 
     def stop(self) -> None:
         with self._lock:
             self._voices = []
+        if self._stream is not None and self._alive():
+            with contextlib.suppress(Exception):  # a lost device is found by the next play
+                self._stream.abort()  # drops what the stream has buffered
+                with self._lock:
+                    self._settling = self.SETTLE  # frames were dropped: place the stream again
+                    self._renumber = True
+                self._stream.start()
 
     def close(self, timeout: float = 3.0) -> None:
         """Let what is queued play out, then close the stream."""
@@ -190,15 +247,44 @@ class StreamSink:
 
     # -- inside
 
-    def _frame_of(self, at: float) -> int:
-        return round((at - self._zero) * self._rate)
+    def _frame_of(self, at: float | None) -> int | None:
+        """The frame that sounds at clock time `at`; None while the stream is being placed."""
+        if self._zero is None or self._settling > 0 or self._renumber:
+            return None
+        if at is None:
+            return self._frames
+        return max(round((at - self._zero) * self._rate), self._frames)
 
     def _busy(self) -> bool:
         with self._lock:
-            return any(start + len(s) > self._frames for start, s in self._voices)
+            return any(
+                start is None or start + len(s) > self._frames for start, s, _ in self._voices
+            )
 
     def _alive(self) -> bool:
         return self._stream is not None and self._clock() - self._last_callback < self.LOST_AFTER
+
+    def _place(self, times, now: float) -> None:
+        """Put the stream on the clock once; then follow the device's lead on the system."""
+        if self._settling > 0:
+            self._settling -= 1
+            return
+        self._offset = min(self._offset, now - times.currentTime)
+        sounds_at = times.outputBufferDacTime + self._offset  # this block, on the system clock
+        if self._zero is None:
+            self._zero = sounds_at - self._frames / self._rate
+        elif self._renumber:
+            # After dropped frames the numbers may go back: nothing queued counts on them.
+            self._frames = round((sounds_at + self._lead - self._zero) * self._rate)
+            self._renumber = False
+        else:
+            lead = self._zero + self._frames / self._rate - sounds_at
+            self._lead += self.FOLLOW * (lead - self._lead)
+
+    def clock(self) -> float:
+        """The session's clock: the device's, in seconds, never going back."""
+        self._latest = max(self._latest, self._clock() + self._lead)
+        return self._latest
 
     def _check(self) -> None:
         if not self._alive() or not self._stream.active:
@@ -207,21 +293,21 @@ class StreamSink:
     def _fill(self, out, frames: int, times, status) -> None:
         """PortAudio's callback, on its own thread: the next `frames` samples."""
         now = self._clock()
-        # When this block's first frame will sound: now plus what is queued ahead of it.
-        zero = (
-            now
-            + max(times.outputBufferDacTime - times.currentTime, 0.0)
-            - self._frames / self._rate
-        )
         with self._lock:
-            # Smoothed, so that one late callback does not move every sound; it follows the
-            # device clock's drift against the system's.
-            self._zero = zero if self._zero is None else self._zero + 0.05 * (zero - self._zero)
+            if status.output_underflow:
+                self._settling = self.SETTLE  # the device played silence of its own
+                self._renumber = True
+            self._place(times, now)
             first, end = self._frames, self._frames + frames
             block = array.array("h", [0]) * frames
             playing = []
             for voice in self._voices:
-                start, samples = voice
+                start, samples, at = voice
+                if start is None:
+                    start = voice[0] = self._frame_of(at)
+                    if start is None:
+                        playing.append(voice)
+                        continue
                 lo, hi = max(start, first), min(start + len(samples), end)
                 if lo < hi:
                     _mix(block, lo - first, samples[lo - start : hi - start])
@@ -279,19 +365,25 @@ OUTPUTS = ("auto", "stream", "simpleaudio")
 
 def open_sink(routine_name: str, sample_rate: int, output: str = "auto"):
     """The session's sound output, opened: one stream for the whole session (PortAudio) where
-    it is available, else simpleaudio, a stream per sound."""
-    if output in ("auto", "stream"):
+    it is installed, else simpleaudio, a stream a sound."""
+    sink = None
+    if output == "stream" or (output == "auto" and _portaudio_installed()):
         try:
             sink = StreamSink(routine_name)
-        except PlaybackError:
+        except MissingOutput:
             if output == "stream":
-                raise MissingOutput(
-                    "streaming output needs the PortAudio library "
-                    "(Debian: apt install libportaudio2) and 'pip install sounddevice'"
-                ) from None
-        else:
-            sink.probe(sample_rate)
-            return sink
-    sink = SimpleaudioSink(routine_name)
+                raise
+    sink = sink or SimpleaudioSink(routine_name)
     sink.probe(sample_rate)
     return sink
+
+
+def _portaudio_installed() -> bool:
+    """Whether sounddevice and its library are there, found without starting PortAudio."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("sounddevice") is not None
+    except (ImportError, ValueError):  # ValueError: blocked in sys.modules
+        return False
+    return found and ctypes.util.find_library("portaudio") is not None

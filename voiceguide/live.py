@@ -52,7 +52,8 @@ class Live:
 
         timeline = self.timeline
         sink = open_sink(self.name, timeline.sample_rate, self.output)
-        controls = Controls()
+        clock = getattr(sink, "clock", time.monotonic)  # a stream's device keeps the time
+        controls = Controls(clock)
         display = TerminalDisplay() if sys.stdout.isatty() else PlainDisplay()
         keys = media_keys(controls.put, self.session.routine.title, timeline)
 
@@ -65,7 +66,7 @@ class Live:
             timeline,
             self.session.cue_pcm,
             sink,
-            time.monotonic,
+            clock,
             controls.wait_until,
             on_status,
             self.session.speak,

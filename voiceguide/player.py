@@ -35,7 +35,8 @@ class AudioSink(Protocol):
     def play(self, pcm: bytes, sample_rate: int, at: float | None = None) -> None:
         """Start playing at clock time `at` (None, or a time past: at once) and return; sounds
         may overlap. A sink with an `AHEAD` attribute is handed sounds that many seconds before
-        their time; one without, at their time."""
+        their time, one without at their time; one with `START` is given at least that many
+        seconds between a (re)start and the first sound."""
 
     def stop(self) -> None:
         """Silence everything playing."""
@@ -150,6 +151,8 @@ class Player:
         self.next_cue = 0
         self.paused_at: int | None = None
         self.ahead: float = getattr(sink, "AHEAD", 0.0)
+        # A sink may need longer than the lead-in to place a sound exactly (a stream's buffer).
+        self.lead_in: float = max(LEAD_IN, getattr(sink, "START", 0.0))
         self.background = background  # runs the where-am-I synthesis beside the schedule
         self.speaking = threading.Lock()  # say_now is used by one thread at a time
         self.generation = 0  # counts restarts: where-am-I words made before one are dropped
@@ -169,8 +172,9 @@ class Player:
         here = round((self.clock() - self.origin) * self.rate)
         return max(self.floor, min(here, self.timeline.length))
 
-    def _go_on_from(self, sample: int, delay: float = LEAD_IN) -> None:
-        """Continue the session at `sample`, `delay` seconds from now."""
+    def _go_on_from(self, sample: int, delay: float | None = None) -> None:
+        """Continue the session at `sample`, `delay` seconds from now (default: the lead-in)."""
+        delay = self.lead_in if delay is None else delay
         self.origin = self.clock() + delay - sample / self.rate
         self.floor = sample
         self.generation += 1
@@ -320,7 +324,7 @@ class Player:
 
     def _resume(self) -> None:
         position = self._resume_point(self.paused_at)
-        delay = LEAD_IN
+        delay = self.lead_in
         words = self._reorienting_words(position)
         if words:
             self.sink.play(words, self.rate, at=None)
