@@ -53,14 +53,14 @@ def short(tmp_path_factory) -> Path:
     return folder
 
 
-def exported(folder: Path, name: str = "short"):
+def exported_audio(folder: Path, name: str = "short"):
     with wave.open(str(folder / f"{name}.wav")) as f:
         audio = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
     return audio, json.loads((folder / f"{name}.json").read_text())
 
 
 def test_every_cue_is_heard_the_same_audio_on_time(card, short):
-    audio, timeline = exported(short)
+    audio, timeline = exported_audio(short)
     recorder = soundcard.Recorder(card)
     launched = time.monotonic()
     result = subprocess.run(
@@ -86,7 +86,9 @@ def test_every_cue_is_heard_the_same_audio_on_time(card, short):
     for start, heard in onsets:
         errors.append(abs((heard - first_time) - (start - first_start) / 22050) * 1000)
     assert np.median(errors) <= 5 and max(errors) <= 20, errors  # milliseconds
-    assert first_time - launched <= 0.5
+    # Interpreter, routine, stream opened and placed on the clock, then the 0.4 s the stream
+    # needs to place a first sound exactly.
+    assert first_time - launched <= 1.0
 
 
 def test_no_sound_device_is_one_line_that_suggests_export(tmp_path: Path):
@@ -250,3 +252,46 @@ def test_start_at_past_the_last_step_is_a_usage_error(card, short):
     )
     assert result.returncode == 2
     assert "Invalid value for '--start-at': 9 is past the last step (4)" in result.stderr
+
+
+WHERE = """\
+title: Where
+steps:
+  - say: Press.
+    hold: 12s
+  - say: Release.
+"""
+
+
+def test_where_am_i_speaks_in_the_hold_and_every_cue_keeps_its_time(card, tmp_path):
+    (tmp_path / "where.yaml").write_text(WHERE)
+    exported = voiceguide("export", tmp_path / "where.yaml", "-o", tmp_path / "where.wav")
+    assert exported.returncode == 0, exported.stderr
+    audio, timeline = exported_audio(tmp_path, "where")
+    recorder = soundcard.Recorder(card)
+    terminal = Terminal([str(tmp_path / "where.yaml")], card.env)
+    try:
+        terminal.read_until(b"hold [")
+        time.sleep(0.5)
+        terminal.press(b"w")
+        code = terminal.finish(timeout=40)
+        recording = recorder.stop()
+    finally:
+        terminal.close()
+    assert code == 0
+    onsets = []
+    first_sound = int(np.flatnonzero(recording)[0])
+    for cue in timeline["cues"]:
+        start, end = round(cue["start"] * 22050), round(cue["end"] * 22050)
+        found = soundcard.onset(recording, audio[start:end], first_sound + start, window=4410)
+        assert found is not None, f"{cue.get('text') or cue['sound']} was not heard as exported"
+        onsets.append(found - start)
+    assert max(onsets) - min(onsets) <= 0.02 * 22050  # the words moved no cue
+    # The words: sound in the hold's silence, which the export has as digital silence.
+    chime_end = round(timeline["cues"][1]["end"] * 22050) + onsets[0]
+    next_start = round(timeline["cues"][2]["start"] * 22050) + onsets[0]
+    guard = round(0.3 * 22050)
+    assert not audio[chime_end - onsets[0] : next_start - onsets[0]].any()
+    words = np.flatnonzero(recording[chime_end:next_start])
+    assert len(words) > 22050  # a second of speech and more
+    assert words[0] >= guard and words[-1] <= next_start - chime_end - guard

@@ -29,6 +29,7 @@ INSTRUCTION_ROLES = ("instruction", "round", "side")
 WHERE_PREP = 1.0  # seconds allowed to synthesize the where-am-I words before they are due
 WHERE_GUARD = 0.3  # seconds of silence kept between those words and any cue
 WHERE_STALE = 1.5  # seconds: words placed later than this after their moment are made again
+WHERE_TRIES = 3  # ... at most this many times in all; the last ones are said as they are
 
 
 class AudioSink(Protocol):
@@ -99,16 +100,16 @@ def reorientation(status: Status) -> str:
 
 
 def where_words(status: Status) -> str:
-    """What the where-am-I key says: the step, the round or side, the time left in the hold
-    and in the session."""
-    parts = [wording.step_of(status.step.index, status.steps, status.step.title)]
+    """What the where-am-I key says, kept short to fit a hold's silence: the step, the round or
+    side, the time left in the hold and in the session."""
+    parts = [wording.step_now(status.step.title)]
     if status.context.round:
         parts.append(wording.round_of(*status.context.round))
     if status.context.side:
         parts.append(wording.side_now(status.context.side))
     if status.hold:
-        parts.append(wording.capitalized(wording.left_in_hold(status.hold_left)))
-    parts.append(wording.capitalized(wording.left_in_session(status.left)))
+        parts.append(wording.left_in_hold(status.hold_left))
+    parts.append(wording.left_in_session(status.left))
     return " ".join(parts)
 
 
@@ -159,6 +160,8 @@ class Player:
         self.where_asked: int | None = None  # the sample the words being made are for
         self.where_made: tuple[int, int, bytes] | None = None  # (generation, sample, samples)
         self.where_due: tuple[int, bytes] | None = None  # placed: (first sample, samples)
+        self.where_took = 0.0  # seconds the last words took to make
+        self.where_tries = 0  # times the words were made for this press of the key
 
     # -- the clock and the session's position
 
@@ -247,7 +250,8 @@ class Player:
             self.sink.stop()
             self._go_on_from(self._skip(command, self.position()))
         elif command == WHERE:
-            self._ask_where(self.position() + round(WHERE_PREP * self.rate))
+            self.where_tries = 0
+            self._ask_where(self.position() + round(self._where_prep() * self.rate))
         return None
 
     # -- where am I: words made beside the schedule, said over the next silence that holds them
@@ -258,14 +262,17 @@ class Player:
         if sample >= self.timeline.length:
             return
         self.where_asked = sample
+        self.where_tries += 1
         generation, text = self.generation, where_words(status_at(self.timeline, sample))
 
         def make() -> None:
+            began = self.clock()
             try:
                 with self.speaking:
                     pcm = self.say_now(text)
             except VoiceguideError:
                 pcm = b""
+            self.where_took = self.clock() - began
             self.where_made = (generation, sample, pcm)
 
         self.background(make)
@@ -282,10 +289,16 @@ class Player:
         start = self._silence_for(max(sample, earliest), len(pcm) // 2) if pcm else None
         if start is None:
             return  # no silence left that holds them: better unsaid than over a cue
-        if start - sample > WHERE_STALE * self.rate:
-            self._ask_where(start)  # what they say would be out of date by then
+        if start - sample > WHERE_STALE * self.rate and self.where_tries < WHERE_TRIES:
+            # What they say would be out of date by then: made again for a later moment.
+            later = self.position() + round(self._where_prep() * self.rate)
+            self._ask_where(max(start, later))
             return
         self.where_due = (start, pcm)
+
+    def _where_prep(self) -> float:
+        """Seconds to allow for making the words: as long as the last time took, and more."""
+        return max(WHERE_PREP, 1.5 * self.where_took) + self.ahead
 
     def _silence_for(self, sample: int, length: int) -> int | None:
         """The first sample from `sample` on where `length` samples fit between cues, with a

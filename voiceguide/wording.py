@@ -47,10 +47,9 @@ def seconds_in_words(seconds: float) -> str:
     return " and ".join(parts)
 
 
-def step_of(index: int, steps: int, title: str) -> str:
-    """'Step three of five: Press firmly.'"""
-    title = title.rstrip(".")
-    return f"Step {number_words(index)} of {number_words(steps)}: {title}."
+def step_now(title: str) -> str:
+    """The step, as the where-am-I key says it: its title."""
+    return title.rstrip(".…") + "."
 
 
 def round_of(round_number: int, rounds: int) -> str:
@@ -62,12 +61,15 @@ def side_now(side: str) -> str:
 
 
 def left_in_hold(seconds: float) -> str:
-    return f"{seconds_in_words(seconds)} left in this hold."
+    """'Eight seconds left.'"""
+    return _capitalized(f"{seconds_in_words(seconds)} left.")
 
 
 def left_in_session(seconds: float) -> str:
-    return f"{seconds_in_words(seconds)} left in the session."
+    """'Four minutes in the session.' (whole minutes from a minute on, else five seconds)."""
+    rounded = 60 * round(seconds / 60) if seconds >= 60 else max(5, 5 * round(seconds / 5))
+    return _capitalized(f"{seconds_in_words(rounded)} in the session.")
 
 
-def capitalized(sentence: str) -> str:
+def _capitalized(sentence: str) -> str:
     return sentence[:1].upper() + sentence[1:]
