@@ -75,17 +75,21 @@ def test_every_cue_is_heard_the_same_audio_on_time(card, short):
     assert result.stdout.splitlines()[-1].endswith(" done")
 
     first_sound = int(np.flatnonzero(recording)[0])
-    onsets = []
+    onsets, samples = [], []
     for cue in timeline["cues"]:
         start, end = round(cue["start"] * 22050), round(cue["end"] * 22050)
         expected = first_sound + start - round(timeline["cues"][0]["start"] * 22050)
         found = soundcard.onset(recording, audio[start:end], expected, window=4410)
         assert found is not None, f"{cue.get('text') or cue['sound']} was not heard as exported"
         onsets.append((start, recorder.time_of(found)))
+        samples.append(found - start)
+    # On the sound card's clock, which keeps the session's time: exact to the sample.
+    assert max(samples) - min(samples) <= 22, samples  # a millisecond
+    # On the system's clock, the card's drift included (150 to 250 ppm here).
     (first_start, first_time), errors = onsets[0], []
     for start, heard in onsets:
         errors.append(abs((heard - first_time) - (start - first_start) / 22050) * 1000)
-    assert np.median(errors) <= 5 and max(errors) <= 20, errors  # milliseconds
+    assert max(errors) <= 20, errors  # milliseconds
     # Interpreter, routine, stream opened and placed on the clock, then the 0.4 s the stream
     # needs to place a first sound exactly.
     assert first_time - launched <= 1.0
@@ -222,8 +226,8 @@ def test_keys_pause_resume_skip_back_and_quit(card, short):
         assert code == 0
         assert "stopped at step 4 of 4" in screen
         assert terminal.restored()
-        # Paused: the sound stopped (simpleaudio lets ALSA's buffer run out, ~0.2 s) and stayed off.
-        assert sound_after(recorder, recording, paused_at, within=1.4) < 0.5
+        # Paused: the stream dropped its buffer at once, and the sound stayed off.
+        assert sound_after(recorder, recording, paused_at, within=1.4) <= 0.15
     finally:
         terminal.close()
 

@@ -127,7 +127,7 @@ class StreamSink:
     """One output stream for the whole session, through PortAudio (the `sounddevice` package,
     imported here only).
 
-    The stream runs from `open` to `close`, playing digital silence between cues, so the sound
+    The stream runs from `probe` to `close`, playing digital silence between cues, so the sound
     server never suspends the device mid-session (a suspended Bluetooth headset loses the first
     syllable after a hold). Sounds are placed by clock time on the device's own sample clock:
     the player hands each cue over `AHEAD` seconds early with the time it is due, so a player
@@ -169,7 +169,9 @@ class StreamSink:
         self._routine = routine_name
         self._clock = clock
         self._lock = threading.Lock()
-        self._voices: list[list] = []  # [first frame, samples]: sounds playing or to play
+        # [first frame or None until placed, samples, clock time or None]: playing or to play.
+        # Samples are native int16: the PCM is little-endian, as are the machines it runs on.
+        self._voices: list[list] = []
         self._frames = 0  # frames handed to the stream so far
         self._zero: float | None = None  # the clock time at which frame 0 sounds
         self._lead = 0.0  # the device's clock minus the system's
