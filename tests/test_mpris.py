@@ -4,6 +4,7 @@ clients, and `voiceguide play` playing into the virtual sound card while they dr
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from voiceguide.player import reorientation, status_at
 from voiceguide.session import build_session
 
 RATE = 22050
+PLAYER = "org.mpris.MediaPlayer2.Player"
 ROUTINE = """\
 title: Keys
 steps:
@@ -116,17 +118,32 @@ def test_playerctl_drives_a_whole_session(card, bus, keys, tmp_path):
     step_cues = {s["index"]: [c for c in timeline["cues"] if c["step"] == s["index"]]
                  for s in timeline["steps"]}  # fmt: skip
 
-    def clip(cue) -> np.ndarray:  # its first second at most: a cue may be cut by the next key
+    def clip(cue, seconds: float = 1.0) -> np.ndarray:  # its start: the next key may cut it
         start = round(cue["start"] * RATE)
-        return audio[start : min(round(cue["end"] * RATE), start + RATE)]
+        return audio[start : min(round(cue["end"] * RATE), start + round(seconds * RATE))]
 
     length = round(timeline["duration"] * 22050) * 1_000_000 // 22050  # microseconds
     env = {**card.env, **bus.env, "XDG_DATA_HOME": str(tmp_path / "data")}
     recorder = soundcard.Recorder(card)
     session = Session(keys / "keys.yaml", env)
+    following = None
     try:
         name = sessionbus.wait_for_player(bus)
         assert name == "voiceguide"
+        # Signals: a client that only listens sees each change of status and of step.
+        following = subprocess.Popen(
+            ["playerctl", "--follow", "metadata", "--format", "{{status}} {{xesam:trackNumber}}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        # When the Pause call crossed the bus, as the bus's own monitor saw it.
+        monitor = subprocess.Popen(
+            ["dbus-monitor", "--session", f"interface='{PLAYER}',member='Pause'"],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         session.wait_for("Step 2 of 4")
         time.sleep(0.6)  # inside its long instruction
         assert bus.playerctl("status").stdout == "Playing\n"
@@ -139,7 +156,7 @@ def test_playerctl_drives_a_whole_session(card, bus, keys, tmp_path):
         time.sleep(1.0)
         resumed = time.monotonic()
         assert bus.playerctl("play").returncode == 0
-        time.sleep(4.5)  # the resume words, then the instruction again from its start
+        time.sleep(6.0)  # the resume words (made now), then the instruction from its start
         skipped = time.monotonic()
         assert bus.playerctl("next").returncode == 0
         session.wait_for("Step 3 of 4")
@@ -155,25 +172,36 @@ def test_playerctl_drives_a_whole_session(card, bus, keys, tmp_path):
     finally:
         if session.process.poll() is None:
             session.process.kill()
+        if following is not None:
+            following.terminate()
+            monitor.terminate()
     recording = recorder.stop()
+    seen = re.search(r"method call time=([0-9.]+) .*member=Pause", monitor.communicate()[0])
+    called = float(seen.group(1)) - (time.time() - time.monotonic())  # on the monotonic clock
+    assert paused <= called <= paused + 2.0
+    followed = [line for line in following.communicate()[0].splitlines() if line]
+    changes = [b for a, b in zip(["", *followed], followed, strict=False) if a != b]
+    changes = changes[1:] if changes[0] == "Playing 1" else changes  # it may start late
+    assert changes[:5] == ["Playing 2", "Paused 2", "Playing 2", "Playing 3", "Playing 2"]
     assert (code, stderr) == (0, "")
     assert session.lines[-1] == "stopped at step 2 of 4 (" + session.lines[-1][24:]
 
-    # Pause: silent within 150 ms of the call (playerctl's own start-up included).
-    start = sample_at(recorder, paused)
+    # Pause: the instruction was sounding, and all is silent within 150 ms of the call.
+    start = sample_at(recorder, called)
+    assert recording[start - RATE // 4 : start - RATE // 8].any()
     loud = np.flatnonzero(recording[start : start + RATE])
-    assert len(loud) and loud[-1] / RATE <= 0.15, loud[-1] / RATE
+    assert len(loud) == 0 or loud[-1] / RATE <= 0.15, loud[-1] / RATE
     # Play: the resume words, then the cut-off instruction from its start.
     said = build_session(load_routine(keys / "keys.yaml"))
     step2 = said.timeline.steps[1]
     words = said.speak(reorientation(status_at(said.timeline, step2.start)))
     words = np.frombuffer(words, dtype="<i2")[:RATE]
-    assert heard_after(recorder, recording, words, resumed, within=2.0) <= 1.0
-    instruction = clip(step_cues[2][0])
-    assert 1.0 < heard_after(recorder, recording, instruction, resumed, within=4.0) < 3.5
+    said_at = heard_after(recorder, recording, words, resumed, within=3.0)
+    instruction = heard_after(recorder, recording, clip(step_cues[2][0]), resumed, within=6.0)
+    assert said_at + 1.0 < instruction < said_at + 3.5
     # Next: step 3's first cue; previous (early in step 3): step 2's first cue again.
-    assert heard_after(recorder, recording, clip(step_cues[3][0]), skipped, within=1.5) <= 1.0
-    assert heard_after(recorder, recording, clip(step_cues[2][0]), back, within=0.8) <= 0.6
+    assert heard_after(recorder, recording, clip(step_cues[3][0], 0.5), skipped, within=1.5)
+    assert heard_after(recorder, recording, clip(step_cues[2][0]), back, within=1.5)
     assert 1.0 <= position - step2.start / RATE <= 2.5
 
     journal = json.loads(voiceguide("journal", "--json", env=env).stdout)

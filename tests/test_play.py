@@ -90,7 +90,7 @@ def test_every_cue_is_heard_the_same_audio_on_time(card, short):
     for start, heard in onsets:
         errors.append(abs((heard - first_time) - (start - first_start) / 22050) * 1000)
     assert max(errors) <= 20, errors  # milliseconds
-    # Interpreter, routine, stream opened and placed on the clock, then the 0.4 s the stream
+    # Interpreter, routine, stream opened and placed on the clock, then the 0.5 s the stream
     # needs to place a first sound exactly.
     assert first_time - launched <= 1.0
 

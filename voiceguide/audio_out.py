@@ -145,10 +145,10 @@ class StreamSink:
     they sound. After a restart or an underrun the frames are numbered on from the clock.
     """
 
-    AHEAD = 0.6  # seconds before its time that the player hands a sound over
-    LATENCY = 0.2  # seconds of audio the stream keeps queued: room for a late callback
+    AHEAD = 0.8  # seconds before its time that the player hands a sound over
+    LATENCY = 0.3  # seconds of audio the stream keeps queued: room for a late callback
     LOST_AFTER = 1.5  # seconds without a callback in a running stream: the device is gone
-    START = 0.4  # seconds from a (re)start to the first sound placed exactly: past the buffer
+    START = 0.5  # seconds from a (re)start to the first sound placed exactly: past the buffer
     SETTLE = 2  # callbacks after a (re)start whose estimates are not used: the prefill
     FOLLOW = 0.01  # how far each callback's estimate moves the device's lead: seconds' average
 
