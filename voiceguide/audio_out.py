@@ -237,6 +237,9 @@ class StreamSink:
         deadline = self._clock() + timeout
         while self._busy() and self._clock() < deadline and self._alive():
             time.sleep(0.01)
+        if self._stream is not None and self._alive():
+            # What was handed over is still in the stream's buffer: let it sound.
+            time.sleep(min(self._stream.latency, max(deadline - self._clock(), 0)))
         if self._stream is not None:
             with contextlib.suppress(Exception):
                 self._stream.abort() if not self._alive() else self._stream.stop()
