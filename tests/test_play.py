@@ -91,8 +91,9 @@ def test_every_cue_is_heard_the_same_audio_on_time(card, short):
         errors.append(abs((heard - first_time) - (start - first_start) / 22050) * 1000)
     assert max(errors) <= 20, errors  # milliseconds
     # Interpreter, routine, stream opened and placed on the clock, then the 0.5 s the stream
-    # needs to place a first sound exactly.
-    assert first_time - launched <= 1.0
+    # needs to place a first sound exactly: about 0.7 s. A bound against a hang, loose enough
+    # for a machine whose cores are all busy; the benchmark gives the figure.
+    assert first_time - launched <= 3.0
 
 
 def test_no_sound_device_is_one_line_that_suggests_export(tmp_path: Path):
