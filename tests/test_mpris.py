@@ -123,6 +123,11 @@ def test_playerctl_drives_a_whole_session(card, bus, keys, tmp_path):
         return audio[start : min(round(cue["end"] * RATE), start + round(seconds * RATE))]
 
     length = round(timeline["duration"] * 22050) * 1_000_000 // 22050  # microseconds
+    # The words said on resuming, made now (so the player finds them in the phrase cache).
+    said = build_session(load_routine(keys / "keys.yaml"))
+    step2 = said.timeline.steps[1]
+    words = said.speak(reorientation(status_at(said.timeline, step2.start)))
+    words = np.frombuffer(words, dtype="<i2")[:RATE]
     env = {**card.env, **bus.env, "XDG_DATA_HOME": str(tmp_path / "data")}
     recorder = soundcard.Recorder(card)
     session = Session(keys / "keys.yaml", env)
@@ -192,10 +197,6 @@ def test_playerctl_drives_a_whole_session(card, bus, keys, tmp_path):
     loud = np.flatnonzero(recording[start : start + RATE])
     assert len(loud) == 0 or loud[-1] / RATE <= 0.15, loud[-1] / RATE
     # Play: the resume words, then the cut-off instruction from its start.
-    said = build_session(load_routine(keys / "keys.yaml"))
-    step2 = said.timeline.steps[1]
-    words = said.speak(reorientation(status_at(said.timeline, step2.start)))
-    words = np.frombuffer(words, dtype="<i2")[:RATE]
     said_at = heard_after(recorder, recording, words, resumed, within=3.0)
     instruction = heard_after(recorder, recording, clip(step_cues[2][0]), resumed, within=6.0)
     assert said_at + 1.0 < instruction < said_at + 3.5
