@@ -27,6 +27,19 @@ def shared_cache(tmp_path_factory) -> Path:
         os.environ["VOICEGUIDE_CACHE"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def journal_home(tmp_path_factory) -> Path:
+    """Sessions played by the tests go to a journal of their own, never the user's."""
+    path = tmp_path_factory.mktemp("data-home")
+    previous = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(path)
+    yield path
+    if previous is None:
+        del os.environ["XDG_DATA_HOME"]
+    else:
+        os.environ["XDG_DATA_HOME"] = previous
+
+
 def voiceguide(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
     """Run the real command line in a child process, as a user would."""
     return subprocess.run(

@@ -60,10 +60,12 @@ class RecordingSink:
     clock: FakeClock
     played: list[tuple[float, bytes]] = field(default_factory=list)
     stops: list[float] = field(default_factory=list)
+    due: list[float | None] = field(default_factory=list)  # the time each sound was asked for
 
-    def play(self, pcm: bytes, sample_rate: int) -> None:
+    def play(self, pcm: bytes, sample_rate: int, at: float | None = None) -> None:
         assert pcm, "never an empty buffer"
         self.played.append((self.clock(), pcm))
+        self.due.append(at)
 
     def stop(self) -> None:
         self.stops.append(self.clock())

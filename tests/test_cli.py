@@ -29,7 +29,7 @@ def test_version():
 def test_help_lists_every_command_in_order_of_use():
     result = run("--help")
     listed = re.findall(r"^  (\w+) ", result.stdout.split("Commands:")[1], re.M)
-    assert listed == ["list", "check", "show", "play", "export", "voices", "new"]
+    assert listed == ["list", "check", "show", "play", "export", "voices", "new", "journal"]
 
 
 def test_show_json_is_the_documented_timeline():
@@ -178,6 +178,7 @@ def test_every_command_and_option_is_in_the_readme(command):
 WITHOUT_AUDIO = """
 import sys
 sys.modules["simpleaudio"] = None  # as on a machine with no audio stack: importing it fails
+sys.modules["sounddevice"] = None
 from voiceguide.cli import main
 sys.argv = ["voiceguide", *sys.argv[1:]]
 main()

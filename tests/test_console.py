@@ -58,7 +58,7 @@ def test_the_display_describes_step_round_hold_and_next(tmp_path):
     assert lines[1].startswith("playing, ") and lines[1].endswith(" left in the session")
     assert lines[2] == "hold [######..................]   15 s left"
     assert lines[3] == "next: The left and right point"
-    assert lines[4] == "space pause/resume, n next, p back, q quit"
+    assert lines[4] == "space pause/resume, n next, p back, w where am I, q quit"
     side = next(c for c in t.cues if c.context.side == "right")
     assert (
         status_lines(status_at(t, side.start))[0]

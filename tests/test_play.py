@@ -53,14 +53,14 @@ def short(tmp_path_factory) -> Path:
     return folder
 
 
-def exported(folder: Path, name: str = "short"):
+def exported_audio(folder: Path, name: str = "short"):
     with wave.open(str(folder / f"{name}.wav")) as f:
         audio = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
     return audio, json.loads((folder / f"{name}.json").read_text())
 
 
 def test_every_cue_is_heard_the_same_audio_on_time(card, short):
-    audio, timeline = exported(short)
+    audio, timeline = exported_audio(short)
     recorder = soundcard.Recorder(card)
     launched = time.monotonic()
     result = subprocess.run(
@@ -75,18 +75,25 @@ def test_every_cue_is_heard_the_same_audio_on_time(card, short):
     assert result.stdout.splitlines()[-1].endswith(" done")
 
     first_sound = int(np.flatnonzero(recording)[0])
-    onsets = []
+    onsets, samples = [], []
     for cue in timeline["cues"]:
         start, end = round(cue["start"] * 22050), round(cue["end"] * 22050)
         expected = first_sound + start - round(timeline["cues"][0]["start"] * 22050)
         found = soundcard.onset(recording, audio[start:end], expected, window=4410)
         assert found is not None, f"{cue.get('text') or cue['sound']} was not heard as exported"
         onsets.append((start, recorder.time_of(found)))
+        samples.append(found - start)
+    # On the sound card's clock, which keeps the session's time: exact to the sample.
+    assert max(samples) - min(samples) <= 22, samples  # a millisecond
+    # On the system's clock, the card's drift included (150 to 250 ppm here).
     (first_start, first_time), errors = onsets[0], []
     for start, heard in onsets:
         errors.append(abs((heard - first_time) - (start - first_start) / 22050) * 1000)
-    assert np.median(errors) <= 5 and max(errors) <= 20, errors  # milliseconds
-    assert first_time - launched <= 0.5
+    assert max(errors) <= 20, errors  # milliseconds
+    # Interpreter, routine, stream opened and placed on the clock, then the 0.5 s the stream
+    # needs to place a first sound exactly: about 0.7 s. A bound against a hang, loose enough
+    # for a machine whose cores are all busy; the benchmark gives the figure.
+    assert first_time - launched <= 3.0
 
 
 def test_no_sound_device_is_one_line_that_suggests_export(tmp_path: Path):
@@ -103,26 +110,30 @@ def test_no_sound_device_is_one_line_that_suggests_export(tmp_path: Path):
     assert result.stderr.count("\n") == 1 and result.stdout == ""
 
 
-def test_a_device_lost_mid_session_is_one_clear_line(tmp_path: Path, short):
+def test_a_device_lost_mid_session_is_one_clear_line_and_journaled(tmp_path: Path, short):
     if soundcard.available():
         pytest.skip(soundcard.available())
     card = soundcard.start(tmp_path / "lost")
+    env = {**card.env, "XDG_DATA_HOME": str(tmp_path / "data")}
     try:
         play = subprocess.Popen(
             [sys.executable, "-m", "voiceguide", "play", str(short / "short.yaml")],
-            env=card.env,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        play.stdout.readline()  # the first step has started: the device is in use
-        time.sleep(0.5)
+        assert "Step 1 of 4" in play.stdout.readline()  # playing (however slow the start)
+        time.sleep(2.5)  # into step 2
         os.kill(card.server, signal.SIGKILL)
         _, stderr = play.communicate(timeout=60)
     finally:
         card.stop()
     assert play.returncode == 4
     assert stderr.startswith("error: lost the audio output device (") and stderr.count("\n") == 1
+    journal = voiceguide("journal", "--json", env=env)
+    [entry] = json.loads(journal.stdout)
+    assert (entry["outcome"], entry["step"]) == ("device lost", 2)
 
 
 class Terminal:
@@ -216,8 +227,8 @@ def test_keys_pause_resume_skip_back_and_quit(card, short):
         assert code == 0
         assert "stopped at step 4 of 4" in screen
         assert terminal.restored()
-        # Paused: the sound stopped (simpleaudio lets ALSA's buffer run out, ~0.2 s) and stayed off.
-        assert sound_after(recorder, recording, paused_at, within=1.4) < 0.5
+        # Paused: the stream dropped its buffer at once, and the sound stayed off.
+        assert sound_after(recorder, recording, paused_at, within=1.4) <= 0.15
     finally:
         terminal.close()
 
@@ -260,3 +271,46 @@ def test_play_with_stdin_or_stdout_closed(card, tmp_path: Path, closed: int):
         preexec_fn=lambda: os.close(closed),
     )
     assert (result.returncode, result.stderr) == (0, "")
+
+
+WHERE = """\
+title: Where
+steps:
+  - say: Press.
+    hold: 12s
+  - say: Release.
+"""
+
+
+def test_where_am_i_speaks_in_the_hold_and_every_cue_keeps_its_time(card, tmp_path):
+    (tmp_path / "where.yaml").write_text(WHERE)
+    exported = voiceguide("export", tmp_path / "where.yaml", "-o", tmp_path / "where.wav")
+    assert exported.returncode == 0, exported.stderr
+    audio, timeline = exported_audio(tmp_path, "where")
+    recorder = soundcard.Recorder(card)
+    terminal = Terminal([str(tmp_path / "where.yaml")], card.env)
+    try:
+        terminal.read_until(b"hold [")
+        time.sleep(0.5)
+        terminal.press(b"w")
+        code = terminal.finish(timeout=40)
+        recording = recorder.stop()
+    finally:
+        terminal.close()
+    assert code == 0
+    onsets = []
+    first_sound = int(np.flatnonzero(recording)[0])
+    for cue in timeline["cues"]:
+        start, end = round(cue["start"] * 22050), round(cue["end"] * 22050)
+        found = soundcard.onset(recording, audio[start:end], first_sound + start, window=4410)
+        assert found is not None, f"{cue.get('text') or cue['sound']} was not heard as exported"
+        onsets.append(found - start)
+    assert max(onsets) - min(onsets) <= 0.02 * 22050  # the words moved no cue
+    # The words: sound in the hold's silence, which the export has as digital silence.
+    chime_end = round(timeline["cues"][1]["end"] * 22050) + onsets[0]
+    next_start = round(timeline["cues"][2]["start"] * 22050) + onsets[0]
+    guard = round(0.3 * 22050)
+    assert not audio[chime_end - onsets[0] : next_start - onsets[0]].any()
+    words = np.flatnonzero(recording[chime_end:next_start])
+    assert len(words) > 22050  # a second of speech and more
+    assert words[0] >= guard and words[-1] <= next_start - chime_end - guard

@@ -17,6 +17,9 @@ from voiceguide.player import (
     PAUSE,
     QUIT,
     RESUME_GAP,
+    WHERE,
+    WHERE_GUARD,
+    WHERE_PREP,
     Player,
     reorientation,
     status_at,
@@ -67,8 +70,14 @@ def make(tmp_path: Path, text: str = ROUTINE):
         return WORDS
 
     statuses = []
-    player = Player(timeline, pcm_of, sink, clock, clock.wait_until, statuses.append, say_now)
+    player = Player(
+        timeline, pcm_of, sink, clock, clock.wait_until, statuses.append, say_now, run_now
+    )
     return timeline, clock, sink, player, said, statuses
+
+
+def run_now(job) -> None:
+    job()  # the where-am-I words are made at once: the fake clock does not move meanwhile
 
 
 def test_every_cue_starts_exactly_on_time(tmp_path):
@@ -269,3 +278,64 @@ def test_status_names_the_step_round_hold_and_what_comes_next(tmp_path):
     assert reorientation(status) == "Resuming. Press again (2 rounds). Hold, six seconds left."
     final = status_at(timeline, timeline.length)
     assert final.finished and final.next_title is None
+
+
+def test_where_am_i_is_said_over_the_hold_and_moves_no_cue(tmp_path):
+    timeline, clock, sink, player, said, _ = make(tmp_path)
+    origin = clock() + LEAD_IN
+    hold = timeline.holds[0]
+    asked = origin + hold.start / RATE + 5.0  # five seconds into the 30 s hold
+    clock.at(asked, WHERE)
+    player.run()
+    words = [(t, at) for (t, pcm), at in zip(sink.played, sink.due, strict=True) if pcm == WORDS]
+    session_left = (timeline.length - hold.start) / RATE - 6.0
+    assert 60 < session_left < 90  # said as "one minute"
+    assert len(words) == 1 and said == [
+        f"{timeline.steps[1].title.rstrip('.')}. Twenty-four seconds left. "
+        "One minute in the session."
+    ]
+    assert words[0][1] == pytest.approx(asked + WHERE_PREP, abs=1 / RATE)
+    # Every cue still exactly on time: the session clock never stopped.
+    cues = [(t, pcm) for t, pcm in sink.played if pcm != WORDS]
+    assert [pcm for _, pcm in cues] == [pcm_of(c) for c in timeline.cues]
+    assert [t for t, _ in cues] == [origin + c.start / RATE for c in timeline.cues]
+
+
+def test_where_am_i_waits_for_silence_and_never_covers_a_cue(tmp_path):
+    timeline, clock, sink, player, said, _ = make(tmp_path)
+    origin = clock() + LEAD_IN
+    halfway = next(c for c in timeline.cues if c.role == "halfway")
+    clock.at(origin + halfway.start / RATE - WHERE_PREP - 0.05, WHERE)  # due inside "Halfway."
+    player.run()
+    (at,) = [at for (_, pcm), at in zip(sink.played, sink.due, strict=True) if pcm == WORDS]
+    begin = round((at - origin) * RATE)
+    end = begin + len(WORDS) // 2
+    guard = round(WHERE_GUARD * RATE)
+    for cue in timeline.cues:
+        assert cue.end + guard <= begin or end + guard <= cue.start, cue
+    assert begin == halfway.end + guard  # the first silence that holds them
+    assert len(said) == 1
+
+
+def test_where_am_i_is_dropped_by_a_skip_and_ignored_while_paused(tmp_path):
+    timeline, clock, sink, player, said, _ = make(tmp_path)
+    origin = clock() + LEAD_IN
+    hold = origin + timeline.holds[0].start / RATE
+    clock.at(hold + 2.0, WHERE)
+    clock.at(hold + 2.5, NEXT)  # before the words are due
+    clock.at(hold + 20.0, PAUSE)
+    clock.at(hold + 21.0, WHERE)  # paused: nothing
+    clock.at(hold + 22.0, PAUSE)
+    player.run()
+    words = [pcm for pcm in (p for _, p in sink.played) if pcm == WORDS]
+    assert len(said) == 2 and len(words) == 1  # the resume words only
+    assert said[1].startswith("Resuming.")
+
+
+def test_where_am_i_says_nothing_when_no_silence_is_left(tmp_path):
+    timeline, clock, sink, player, _, _ = make(tmp_path)
+    origin = clock() + LEAD_IN
+    last = timeline.cues[-1]
+    clock.at(origin + last.start / RATE - WHERE_PREP - 0.1, WHERE)
+    player.run()
+    assert WORDS not in [pcm for _, pcm in sink.played]

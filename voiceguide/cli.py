@@ -7,6 +7,7 @@ and the engine are imported inside the commands, so `voiceguide --help` starts f
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import signal
@@ -192,48 +193,34 @@ def show(routine, as_json, engine, voice, rate, volume) -> None:
     metavar="STEP",
     help="Start at this step (its number in 'show').",
 )
+@click.option(
+    "--output",
+    "output",
+    type=click.Choice(["auto", "stream", "simpleaudio"]),
+    default="auto",
+    help="Sound output: one stream for the session (PortAudio), or simpleaudio (default: "
+    "stream where PortAudio is installed).",
+)
+@click.option("--no-journal", is_flag=True, help="Do not record this session in the journal.")
+@click.option("--anyway", is_flag=True, help="Play even past the routine's per_day sessions.")
 @speech_options
-def play(routine, start_at, engine, voice, rate, volume) -> None:
-    """Play the session live, hands-free (keys, when in reach: space, n, p, q)."""
-    import time
+def play(routine, start_at, output, no_journal, anyway, engine, voice, rate, volume) -> None:
+    """Play the session live, hands-free: media keys and headset buttons (MPRIS), or keys
+    when in reach: space pause, n next, p back, w where am I, q quit."""
+    from voiceguide.live import Live
 
-    from voiceguide.audio_out import SimpleaudioSink
-    from voiceguide.console import Controls, PlainDisplay, TerminalDisplay, keyboard
-    from voiceguide.loader import load_routine
-    from voiceguide.player import Player, status_at
-    from voiceguide.session import build_session
-
-    loaded = load_routine(routine)
-    session = build_session(loaded, SpeechSettings(voice, rate, volume, engine))
-    timeline = session.timeline
-    if start_at > len(timeline.steps):
-        message = f"{start_at} is past the last step ({len(timeline.steps)})"
+    settings = SpeechSettings(voice, rate, volume, engine)
+    live = Live(routine, settings, output, not no_journal, anyway)
+    steps = len(live.timeline.steps)
+    if start_at > steps:
+        message = f"{start_at} is past the last step ({steps})"
         raise click.BadParameter(message, param_hint="'--start-at'")
-    sink = SimpleaudioSink(routine)
-    sink.probe(timeline.sample_rate)
-    controls = Controls()
-    display = TerminalDisplay() if sys.stdout.isatty() else PlainDisplay()
-    player = Player(
-        timeline,
-        session.cue_pcm,
-        sink,
-        time.monotonic,
-        controls.wait_until,
-        display,
-        session.speak,
-        words=session.wording,
-    )
     try:
-        with keyboard(controls):
-            outcome = player.run(timeline.steps[start_at - 1].start)
+        outcome = live.play(start_at)
     except KeyboardInterrupt:
-        sink.stop()
-        where = _where(status_at(timeline, player.position()))
-        raise _Failure(f"interrupted {where}", EXIT_INTERRUPTED) from None
-    finally:
-        sink.close()
+        raise _Failure(f"interrupted {_where(live.status())}", EXIT_INTERRUPTED) from None
     if not outcome.finished:
-        click.echo(f"stopped {_where(status_at(timeline, outcome.position))}")
+        click.echo(f"stopped {_where(live.status(outcome.position))}")
 
 
 def _where(status) -> str:
@@ -328,6 +315,33 @@ def new(file, force) -> None:
 
     write_starter(file, force)
     click.echo(f"wrote {file}; try: voiceguide show {file}")
+
+
+@cli.command()
+@click.option(
+    "--since",
+    metavar="DATE",
+    help="Only sessions started from this day (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM), or "
+    "the last N days (7d).",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.option("--stats", is_flag=True, help="Sessions per routine per day and per week.")
+def journal(since, as_json, stats) -> None:
+    """The sessions played: when, which routine, how they ended."""
+    from voiceguide.journal import Journal, parse_since, render_stats, render_table, stats_of
+
+    start = parse_since(since) if since else None
+    if since and start is None:
+        message = f"'{since}' is not a date (YYYY-MM-DD), a time (YYYY-MM-DDTHH:MM) or Nd"
+        raise click.BadParameter(message, param_hint="'--since'")
+    entries = Journal(create=False).entries(start)
+    if stats:
+        numbers = stats_of(entries)
+        click.echo(json.dumps(numbers, indent=2) if as_json else render_stats(numbers))
+    elif as_json:
+        click.echo(json.dumps([e.as_json() for e in entries], indent=2))
+    else:
+        click.echo(render_table(entries))
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """The terminal side of a live session: keys in, status out.
 
 Keys (when stdin is a terminal): space pauses and resumes, n or the right arrow skips to the
-next step, p or the left arrow goes back to the start of the step, q quits. Ctrl-C is left to
+next step, p or the left arrow goes back to the start of the step, w says where the session is,
+q quits. Ctrl-C is left to
 the terminal: it interrupts. The terminal's mode is always restored.
 """
 
@@ -21,10 +22,13 @@ from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from voiceguide.durations import format_clock
-from voiceguide.player import BACK, NEXT, PAUSE, QUIT, Status
+from voiceguide.player import BACK, NEXT, PAUSE, QUIT, WHERE, Status
 
 SPIN = 0.002  # seconds before a deadline at which waiting turns to spinning, for precision
-KEYS = {b" ": PAUSE, b"n": NEXT, b"N": NEXT, b"p": BACK, b"P": BACK, b"q": QUIT, b"Q": QUIT}
+KEYS = {
+    b" ": PAUSE, b"n": NEXT, b"N": NEXT, b"p": BACK, b"P": BACK, b"q": QUIT, b"Q": QUIT,
+    b"w": WHERE, b"W": WHERE,
+}  # fmt: skip
 ARROWS = {b"\x1b[C": NEXT, b"\x1b[D": BACK, b"\x1bOC": NEXT, b"\x1bOD": BACK}
 
 
@@ -119,7 +123,7 @@ def status_lines(status: Status) -> list[str]:
     else:
         lines.append("")
     lines.append(f"next: {status.next_title}" if status.next_title else "next: the end")
-    lines.append("space pause/resume, n next, p back, q quit")
+    lines.append("space pause/resume, n next, p back, w where am I, q quit")
     return lines
 
 

@@ -45,7 +45,11 @@ ROUTINE_SUFFIXES = (".yaml", ".yml")
 MAX_REPEAT = 100
 MAX_COUNTDOWN = 10
 
-TOP_KEYS = ("title", "description", "speech", "chimes", "language", "wording", "pronounce", "steps")
+TOP_KEYS = (
+    "title", "description", "speech", "chimes", "language", "wording", "pronounce", "steps",
+    "per_day",
+)  # fmt: skip
+MAX_PER_DAY = 100
 SPEECH_KEYS = ("voice", "rate", "volume", "engine")
 ACTION_KEYS = ("say", "hold", "countdown", "halfway", "pause", "title")
 STEP_KEYS = {
@@ -309,6 +313,11 @@ class _Builder:
         language = self.language(fields)
         own_words = self.wording(fields["wording"][1]) if "wording" in fields else {}
         pronounce = self.pronounce(fields["pronounce"][1]) if "pronounce" in fields else ()
+        per_day = (
+            self.whole(fields["per_day"][1], "per_day", 1, MAX_PER_DAY)
+            if "per_day" in fields
+            else None
+        )
         steps = self.steps(fields, "steps", root, depth=self.depth)
         if self.problems or title is None:
             return None
@@ -321,7 +330,7 @@ class _Builder:
                     positions[key.value] = self.pos(value)
         return Routine(
             title, steps, self.path, name, description, speech, chimes,
-            language, own_words, pronounce, positions,
+            language, own_words, pronounce, positions, per_day,
         )  # fmt: skip
 
     def mapping(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,18 +19,25 @@ from voiceguide.errors import VoiceguideError
 from voiceguide.timeline import Context, Cue, Hold, StepSpan, Timeline
 from voiceguide.wording import ENGLISH, Wording
 
-PAUSE, NEXT, BACK, QUIT = "pause", "next", "back", "quit"
-COMMANDS = (PAUSE, NEXT, BACK, QUIT)
+PAUSE, NEXT, BACK, QUIT, WHERE = "pause", "next", "back", "quit", "where"
+COMMANDS = (PAUSE, NEXT, BACK, QUIT, WHERE)
 LEAD_IN = 0.15  # seconds from (re)starting to the first cue: time to prepare it
 RESUME_GAP = 0.5  # seconds between the re-orienting words and the session going on
 STATUS_EVERY = 0.25  # seconds between status updates
 BACK_TWICE = 2.0  # within this many seconds of a step's start, 'back' goes to the step before
 INSTRUCTION_ROLES = ("instruction", "round", "side")
+WHERE_PREP = 1.0  # seconds allowed to synthesize the where-am-I words before they are due
+WHERE_GUARD = 0.3  # seconds of silence kept between those words and any cue
+WHERE_STALE = 1.5  # seconds: words placed later than this after their moment are made again
+WHERE_TRIES = 3  # ... at most this many times in all; the last ones are said as they are
 
 
 class AudioSink(Protocol):
-    def play(self, pcm: bytes, sample_rate: int) -> None:
-        """Start playing at once and return; sounds may overlap."""
+    def play(self, pcm: bytes, sample_rate: int, at: float | None = None) -> None:
+        """Start playing at clock time `at` (None, or a time past: at once) and return; sounds
+        may overlap. A sink with an `AHEAD` attribute is handed sounds that many seconds before
+        their time, one without at their time; one with `START` is given at least that many
+        seconds between a (re)start and the first sound."""
 
     def stop(self) -> None:
         """Silence everything playing."""
@@ -91,6 +99,28 @@ def reorientation(status: Status, words: Wording = ENGLISH) -> str:
     return said
 
 
+def where_words(status: Status, words: Wording = ENGLISH) -> str:
+    """What the where-am-I key says, kept short to fit a hold's silence: the step, the round or
+    side, the time left in the hold and in the session (whole minutes from a minute on, else
+    five seconds)."""
+    parts = [status.step.title.rstrip(".…") + "."]
+    if status.context.round:
+        parts.append(words.round_announcement(*status.context.round))
+    if status.context.side:
+        parts.append(words.sentence("first_side", side=status.context.side))
+    if status.hold:
+        left = words.seconds_in_words(status.hold_left)
+        parts.append(words.sentence("left_in_hold", time=left))
+    rest = status.left
+    rounded = 60 * round(rest / 60) if rest >= 60 else max(5, 5 * round(rest / 5))
+    parts.append(words.sentence("left_in_session", time=words.seconds_in_words(rounded)))
+    return " ".join(parts)
+
+
+def in_thread(job: Callable[[], None]) -> None:
+    threading.Thread(target=job, name="voiceguide-where", daemon=True).start()
+
+
 @dataclass
 class Outcome:
     """How a session ended: played to the end, or stopped ('quit') at a position."""
@@ -110,6 +140,7 @@ class Player:
         on_status: Callable[[Status], None] = lambda status: None,
         say_now: Callable[[str], bytes] | None = None,
         words: Wording = ENGLISH,  # the routine's language, for the words said on resuming
+        background: Callable[[Callable[[], None]], None] = in_thread,
     ):
         self.timeline = timeline
         self.cue_pcm = cue_pcm
@@ -126,6 +157,17 @@ class Player:
         self.floor = 0  # where the session (re)started: not before, whatever the clock says
         self.next_cue = 0
         self.paused_at: int | None = None
+        self.ahead: float = getattr(sink, "AHEAD", 0.0)
+        # A sink may need longer than the lead-in to place a sound exactly (a stream's buffer).
+        self.lead_in: float = max(LEAD_IN, getattr(sink, "START", 0.0))
+        self.background = background  # runs the where-am-I synthesis beside the schedule
+        self.speaking = threading.Lock()  # say_now is used by one thread at a time
+        self.generation = 0  # counts restarts: where-am-I words made before one are dropped
+        self.where_asked: int | None = None  # the sample the words being made are for
+        self.where_made: tuple[int, int, bytes] | None = None  # (generation, sample, samples)
+        self.where_due: tuple[int, bytes] | None = None  # placed: (first sample, samples)
+        self.where_took = 0.0  # seconds the last words took to make
+        self.where_tries = 0  # times the words were made for this press of the key
 
     # -- the clock and the session's position
 
@@ -139,10 +181,13 @@ class Player:
         here = round((self.clock() - self.origin) * self.rate)
         return max(self.floor, min(here, self.timeline.length))
 
-    def _go_on_from(self, sample: int, delay: float = LEAD_IN) -> None:
-        """Continue the session at `sample`, `delay` seconds from now."""
+    def _go_on_from(self, sample: int, delay: float | None = None) -> None:
+        """Continue the session at `sample`, `delay` seconds from now (default: the lead-in)."""
+        delay = self.lead_in if delay is None else delay
         self.origin = self.clock() + delay - sample / self.rate
         self.floor = sample
+        self.generation += 1
+        self.where_asked = self.where_made = self.where_due = None
         self.next_cue = bisect.bisect_left(self.starts, sample)
         self.prepared.clear()
         self._prepare()
@@ -155,9 +200,15 @@ class Player:
         next_status = self.clock()
         cues = self.timeline.cues
         while True:
+            self._place_where()
             due = self._time_of(cues[self.next_cue].start) if self.next_cue < len(cues) else None
             end = self._time_of(self.timeline.length)
-            command = self.wait_until(min(t for t in (due, end, next_status) if t is not None))
+            hand_over = due - self.ahead if due is not None else None
+            words_at = self._time_of(self.where_due[0]) if self.where_due else None
+            words_over = words_at - self.ahead if words_at is not None else None
+            command = self.wait_until(
+                min(t for t in (hand_over, words_over, end, next_status) if t is not None)
+            )
             if command is not None:
                 stopped = self._obey(command)
                 if stopped is not None:
@@ -165,8 +216,11 @@ class Player:
                 next_status = self.clock()
                 continue
             now = self.clock()
-            if due is not None and now >= due:
-                self.sink.play(self._pcm(self.next_cue), self.rate)
+            if words_over is not None and now >= words_over:
+                self.sink.play(self.where_due[1], self.rate, at=words_at)
+                self.where_due = None
+            if hand_over is not None and now >= hand_over:
+                self.sink.play(self._pcm(self.next_cue), self.rate, at=due)
                 self.next_cue += 1
                 self._prepare()
             elif now >= end:
@@ -201,7 +255,71 @@ class Player:
         elif command in (NEXT, BACK):
             self.sink.stop()
             self._go_on_from(self._skip(command, self.position()))
+        elif command == WHERE:
+            self.where_tries = 0
+            self._ask_where(self.position() + round(self._where_prep() * self.rate))
         return None
+
+    # -- where am I: words made beside the schedule, said over the next silence that holds them
+
+    def _ask_where(self, sample: int) -> None:
+        if self.say_now is None or self.where_asked is not None or self.where_due is not None:
+            return
+        if sample >= self.timeline.length:
+            return
+        self.where_asked = sample
+        self.where_tries += 1
+        text = where_words(status_at(self.timeline, sample), self.words)
+        generation = self.generation
+
+        def make() -> None:
+            began = self.clock()
+            try:
+                with self.speaking:
+                    pcm = self.say_now(text)
+            except VoiceguideError:
+                pcm = b""
+            self.where_took = self.clock() - began
+            self.where_made = (generation, sample, pcm)
+
+        self.background(make)
+
+    def _place_where(self) -> None:
+        made, self.where_made = self.where_made, None
+        if made is None:
+            return
+        generation, sample, pcm = made
+        if generation != self.generation:
+            return  # the session moved on (a skip, a pause) since they were asked for
+        self.where_asked = None
+        earliest = self.position() + round((self.ahead + 0.05) * self.rate)
+        start = self._silence_for(max(sample, earliest), len(pcm) // 2) if pcm else None
+        if start is None:
+            return  # no silence left that holds them: better unsaid than over a cue
+        if start - sample > WHERE_STALE * self.rate and self.where_tries < WHERE_TRIES:
+            # What they say would be out of date by then: made again for a later moment.
+            later = self.position() + round(self._where_prep() * self.rate)
+            self._ask_where(max(start, later))
+            return
+        self.where_due = (start, pcm)
+
+    def _where_prep(self) -> float:
+        """Seconds to allow for making the words: as long as the last time took, and more."""
+        return max(WHERE_PREP, 1.5 * self.where_took) + self.ahead
+
+    def _silence_for(self, sample: int, length: int) -> int | None:
+        """The first sample from `sample` on where `length` samples fit between cues, with a
+        guard of silence either side."""
+        guard = round(WHERE_GUARD * self.rate)
+        cues = self.timeline.cues
+        first = max(bisect.bisect_right(self.starts, sample) - 2, 0)
+        for cue in cues[first:]:
+            if cue.end + guard <= sample:
+                continue
+            if cue.start - guard >= sample + length:
+                return sample
+            sample = max(sample, cue.end + guard)
+        return sample if sample + length + guard <= self.timeline.length else None
 
     def _skip(self, command: str, position: int) -> int:
         step = self.timeline.step_at(min(position, self.timeline.length - 1))
@@ -226,10 +344,10 @@ class Player:
 
     def _resume(self) -> None:
         position = self._resume_point(self.paused_at)
-        delay = LEAD_IN
+        delay = self.lead_in
         words = self._reorienting_words(position)
         if words:
-            self.sink.play(words, self.rate)
+            self.sink.play(words, self.rate, at=None)
             delay = len(words) / 2 / self.rate + RESUME_GAP
         self._go_on_from(position, delay)
         self.paused_at = None
@@ -238,7 +356,8 @@ class Player:
         if self.say_now is None or position >= self.timeline.length:
             return b""
         try:
-            return self.say_now(reorientation(status_at(self.timeline, position), self.words))
+            with self.speaking:
+                return self.say_now(reorientation(status_at(self.timeline, position), self.words))
         except VoiceguideError:
             return b""  # the session goes on without them rather than end
 

@@ -116,3 +116,4 @@ class Routine:
     pronounce: tuple[tuple[str, str], ...] = ()  # (written, spoken), whole words, any case
     # Where 'language' and the speech block's 'voice' were written, for errors about them.
     key_positions: dict[str, Position] = field(default_factory=dict, compare=False)
+    per_day: int | None = None  # at most this many sessions a day, as its source advises

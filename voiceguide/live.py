@@ -1,0 +1,132 @@
+"""A live session, put together: the routine's session, the sound output, the controls (keys,
+and media keys through MPRIS where there is a session bus), the display and the journal.
+
+The command line's `play` is this plus its error lines and exit codes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from voiceguide import journal as journals
+from voiceguide.errors import PlaybackError
+from voiceguide.player import Outcome, Player, Status, status_at
+from voiceguide.routine import SpeechSettings
+
+
+class Live:
+    """A routine ready to play: loaded, checked against its daily limit, synthesized."""
+
+    def __init__(
+        self,
+        routine: str,
+        settings: SpeechSettings,
+        output: str = "auto",
+        journal: bool = True,
+        anyway: bool = False,
+        journal_path: Path | None = None,
+    ):
+        from voiceguide.loader import load_routine
+        from voiceguide.session import build_session
+
+        self.name = routine
+        self.output = output
+        loaded = load_routine(routine)
+        self.journal = journals.Journal(journal_path) if journal else None
+        if self.journal is not None and not anyway:
+            journals.check_per_day(self.journal, loaded, routine)
+        self.session = build_session(loaded, settings)
+        self.timeline = self.session.timeline
+        self.player: Player | None = None
+        self.entry: int | None = None
+        self._step = 0
+
+    def play(self, start_step: int = 1) -> Outcome:
+        """Play from a step to the end or a quit; Ctrl-C and a lost device are raised, each
+        recorded in the journal first."""
+        from voiceguide.audio_out import open_sink
+        from voiceguide.console import Controls, PlainDisplay, TerminalDisplay, keyboard
+        from voiceguide.mpris import media_keys
+
+        timeline = self.timeline
+        sink = open_sink(self.name, timeline.sample_rate, self.output)
+        clock = getattr(sink, "clock", time.monotonic)  # a stream's device keeps the time
+        controls = Controls(clock)
+        display = TerminalDisplay() if sys.stdout.isatty() else PlainDisplay()
+        keys = media_keys(controls.put, self.session.routine.title, timeline)
+
+        def on_status(status: Status) -> None:
+            display(status)
+            keys.update(status)
+            self._note(status)
+
+        self.player = Player(
+            timeline,
+            self.session.cue_pcm,
+            sink,
+            clock,
+            controls.wait_until,
+            on_status,
+            self.session.speak,
+            words=self.session.wording,
+        )
+        self._begin(start_step, sink)
+        try:
+            with keyboard(controls):
+                outcome = self.player.run(timeline.steps[start_step - 1].start)
+        except KeyboardInterrupt:
+            sink.stop()
+            self._end(journals.INTERRUPTED)
+            raise
+        except PlaybackError:
+            self._end(journals.DEVICE_LOST)
+            raise
+        finally:
+            keys.close()
+            sink.close()
+        self._end(journals.COMPLETED if outcome.finished else journals.STOPPED, outcome.position)
+        return outcome
+
+    def status(self, position: int | None = None) -> Status:
+        """Where the session is (or was, at `position`)."""
+        here = self.player.position() if position is None and self.player else position or 0
+        return status_at(self.timeline, here)
+
+    # -- the journal
+
+    def _begin(self, start_step: int, sink) -> None:
+        if self.journal is None:
+            return
+        speaking = self.session.speaking
+        settings = {
+            "engine": self.timeline.speech.engine,
+            "voice": self.timeline.speech.voice,
+            "rate": speaking.rate,
+            "volume": speaking.volume,
+            "start_at": start_step,
+            "output": type(sink).__name__,
+        }
+        self.entry = self.journal.start(
+            self.name,
+            self.session.routine.path,
+            self.session.routine.title,
+            settings,
+            len(self.timeline.steps),
+            self.timeline.length / self.timeline.sample_rate,
+        )
+
+    def _note(self, status: Status) -> None:
+        if self.entry is not None and status.step.index != self._step:
+            self._step = status.step.index
+            self.journal.reached(self.entry, self._step, status.position / status.sample_rate)
+
+    def _end(self, outcome: str, position: int | None = None) -> None:
+        if self.entry is None:
+            return
+        status = self.status(position)
+        self.journal.end(
+            self.entry, outcome, status.step.index, status.position / status.sample_rate
+        )
+        self.entry = None
