@@ -16,7 +16,7 @@ from conftest import voiceguide
 from voiceguide import files
 from voiceguide.files import AtomicFiles
 
-SET = ["out.cue", "out.json", "out.srt", "out.vtt", "out.wav"]
+SET = ["out.cue", "out.json", "out.lrc", "out.srt", "out.vtt", "out.wav"]
 ROUTINE = "back-massage-ball"
 
 

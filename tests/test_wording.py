@@ -248,7 +248,7 @@ def test_an_engine_that_hangs_is_one_error_and_no_stray_process(tmp_path, monkey
     started = []
     real_start = workers._start_worker
     monkeypatch.setattr(
-        workers, "_start_worker", lambda hello: started.append(real_start(hello)) or started[-1]
+        workers, "_start_worker", lambda *args: started.append(real_start(*args)) or started[-1]
     )
     with pytest.raises(
         SpeechError, match=r"^the speech engine \(hang\) stopped answering; try again$"
