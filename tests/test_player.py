@@ -25,6 +25,7 @@ from voiceguide.player import (
     status_at,
 )
 from voiceguide.timeline import Cue, SpeechInfo, Timeline
+from voiceguide.wording import wording_for
 
 RATE = 22050
 ROUTINE = """\
@@ -71,7 +72,14 @@ def make(tmp_path: Path, text: str = ROUTINE):
 
     statuses = []
     player = Player(
-        timeline, pcm_of, sink, clock, clock.wait_until, statuses.append, say_now, run_now
+        timeline,
+        pcm_of,
+        sink,
+        clock,
+        clock.wait_until,
+        statuses.append,
+        say_now,
+        background=run_now,
     )
     return timeline, clock, sink, player, said, statuses
 
@@ -339,3 +347,14 @@ def test_where_am_i_says_nothing_when_no_silence_is_left(tmp_path):
     clock.at(origin + last.start / RATE - WHERE_PREP - 0.1, WHERE)
     player.run()
     assert WORDS not in [pcm for _, pcm in sink.played]
+
+
+def test_where_am_i_in_a_language_without_a_catalog_says_nothing_and_plays_on(tmp_path):
+    """A routine's own wording may give its phrases but not the where-am-I ones: the key then
+    says nothing, and the session goes on exactly."""
+    timeline, clock, sink, player, said, _ = make(tmp_path)
+    player.words = wording_for("fi", {"halfway": "Puolivälissä."})
+    clock.at(clock() + LEAD_IN + timeline.holds[0].start / RATE + 5.0, WHERE)
+    outcome = player.run()
+    assert outcome.finished and said == []
+    assert [pcm for _, pcm in sink.played] == [pcm_of(c) for c in timeline.cues]

@@ -269,12 +269,12 @@ class Player:
             return
         self.where_asked = sample
         self.where_tries += 1
-        text = where_words(status_at(self.timeline, sample), self.words)
-        generation = self.generation
+        status, generation = status_at(self.timeline, sample), self.generation
 
         def make() -> None:
             began = self.clock()
-            try:
+            try:  # the words too: a routine's own wording may lack one they need
+                text = where_words(status, self.words)
                 with self.speaking:
                     pcm = self.say_now(text)
             except VoiceguideError:
