@@ -167,3 +167,13 @@ def test_every_phrase_is_as_loud_as_the_chimes_with_peaks_below_minus_1_dbfs():
         assert peak_dbfs(pcm) < -1.0, text
         for role, level in chimes.items():
             assert abs(loudness_dbfs(pcm, 22050) - level) <= 1.5, (text, role)
+
+
+def test_another_engine_on_the_command_line_leaves_the_routines_voice_behind(tmp_path):
+    routine = tmp_path / "joe.yaml"
+    routine.write_text(
+        "title: Joe\nspeech: {engine: piper, voice: en_US-joe-medium}\nsteps:\n  - say: Hello.\n"
+    )
+    result = voiceguide("check", routine, "--engine", "espeak")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith(f"ok: {routine} (Joe, ")

@@ -5,12 +5,12 @@ Export and play both start here, so what you export is exactly what you hear.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voiceguide import compiler, sounds
 from voiceguide.audio import Clip
 from voiceguide.cache import PhraseCache
-from voiceguide.engines import get_engine
+from voiceguide.engines import DEFAULT_ENGINE, get_engine
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
 from voiceguide.pronounce import Pronunciation
 from voiceguide.routine import Position, Routine, SpeechSettings
@@ -22,8 +22,13 @@ DEFAULTS = SpeechSettings(None, DEFAULT_RATE, DEFAULT_VOLUME)
 
 
 def settings_for(routine: Routine, overrides: SpeechSettings | None = None) -> SpeechSettings:
-    """Defaults, then the routine's speech block, then the command line's options."""
-    return DEFAULTS.merged(routine.speech).merged(overrides or SpeechSettings())
+    """Defaults, then the routine's speech block, then the command line's options. Another
+    engine named on the command line leaves the routine's voice behind: voices belong to one."""
+    overrides = overrides or SpeechSettings()
+    routine_speech = routine.speech
+    if overrides.engine and overrides.engine != (routine_speech.engine or DEFAULT_ENGINE):
+        routine_speech = replace(routine_speech, voice=None)
+    return DEFAULTS.merged(routine_speech).merged(overrides)
 
 
 def speaking_for(
