@@ -246,3 +246,15 @@ def test_without_ffmpeg_m4b_names_the_package_before_any_work(tmp_path: Path):
         env={"PYTHONPATH": str(tmp_path / "nothing"), "PATH": str(tmp_path / "nothing")},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_format_that_disagrees_with_the_output_name_is_a_usage_error(tmp_path):
+    result = voiceguide(
+        "export", "back-hands", "-o", tmp_path / "x.wav", "--format", "mp3", cwd=tmp_path
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        "error: --format mp3 does not match the output's name (x.wav)"
+        " (see 'voiceguide export --help')\n",
+    )
+    assert list(tmp_path.iterdir()) == []

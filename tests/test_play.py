@@ -248,15 +248,19 @@ def test_ctrl_c_stops_restores_the_terminal_and_says_where(card, short):
         terminal.close()
 
 
-def test_start_at_past_the_last_step_is_a_usage_error(card, short):
+def test_start_at_past_the_last_step_is_a_usage_error_before_any_work(card, short, tmp_path):
+    cache, data = tmp_path / "cold-cache", tmp_path / "data"
     result = subprocess.run(
         [sys.executable, "-m", "voiceguide", "play", str(short / "short.yaml"), "--start-at", "9"],
-        env=card.env,
+        env={**card.env, "VOICEGUIDE_CACHE": str(cache), "XDG_DATA_HOME": str(data)},
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 2
-    assert "Invalid value for '--start-at': 9 is past the last step (4)" in result.stderr
+    assert (result.returncode, result.stderr) == (
+        2,
+        "error: --start-at: 9 is past the last step (4)\n",
+    )
+    assert not cache.exists() and not data.exists()  # nothing synthesized, no journal made
 
 
 @pytest.mark.parametrize("closed", [0, 1])

@@ -114,7 +114,7 @@ def cli() -> None:
     """Voice-guided acupressure and self-massage sessions.
 
     A routine (YAML) says what to do and for how long; voiceguide speaks it with an offline
-    voice, marks each hold with chimes, and plays it live or exports it to WAV files.
+    voice, marks each hold with chimes, and plays it live or exports it to audio files.
 
     ROUTINE is a path to a YAML file or the name of a bundled routine (see 'list').
     """
@@ -123,7 +123,7 @@ def cli() -> None:
 @cli.command("list")
 @speech_options
 def list_command(engine, voice, rate, volume) -> None:
-    """Bundled routines: name, title, length."""
+    """Bundled routines: name, length, title."""
     from voiceguide import bundled
     from voiceguide.durations import format_clock
     from voiceguide.loader import load_routine
@@ -210,11 +210,7 @@ def play(routine, start_at, output, no_journal, anyway, engine, voice, rate, vol
     from voiceguide.live import Live
 
     settings = SpeechSettings(voice, rate, volume, engine)
-    live = Live(routine, settings, output, not no_journal, anyway)
-    steps = len(live.timeline.steps)
-    if start_at > steps:
-        message = f"{start_at} is past the last step ({steps})"
-        raise click.BadParameter(message, param_hint="'--start-at'")
+    live = Live(routine, settings, output, not no_journal, anyway, start_step=start_at)
     try:
         outcome = live.play(start_at)
     except KeyboardInterrupt:
@@ -265,6 +261,10 @@ def export(
     from voiceguide.loader import load_routine
     from voiceguide.session import build_session, step_titles
 
+    named = _format_of(output) if output is not None else None
+    if format_ and named and format_ != named:
+        message = f"--format {format_} does not match the output's name ({output.name})"
+        raise click.UsageError(message)
     loaded = load_routine(routine)
     settings = SpeechSettings(voice, rate, volume, engine)
     titles = step_titles(loaded, settings)  # in the routine's language, before any synthesis
@@ -275,6 +275,11 @@ def export(
         written = write_export(session.timeline, session.cue_pcm, plan, bar.update if bar else None)
     for path in written:
         click.echo(f"wrote {path}")
+
+
+def _format_of(output: Path) -> str | None:
+    suffix = output.suffix.lower()
+    return next((name for name, suffixes in FORMATS.items() if suffix in suffixes), None)
 
 
 def _progress_bar(total: int, label: str):

@@ -74,6 +74,12 @@ class OutputError(VoiceguideError):
     exit_code = 5
 
 
+class StartError(VoiceguideError):
+    """Where to start is not in the session (play's --start-at)."""
+
+    exit_code = 2
+
+
 class FormatError(VoiceguideError):
     """An output format voiceguide does not write (a usage error)."""
 

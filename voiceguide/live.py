@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from voiceguide import journal as journals
-from voiceguide.errors import PlaybackError
+from voiceguide.errors import PlaybackError, StartError
 from voiceguide.player import Outcome, Player, Status, status_at
 from voiceguide.routine import SpeechSettings
 
@@ -27,6 +27,7 @@ class Live:
         journal: bool = True,
         anyway: bool = False,
         journal_path: Path | None = None,
+        start_step: int = 1,
     ):
         from voiceguide.loader import load_routine
         from voiceguide.session import build_session
@@ -34,6 +35,9 @@ class Live:
         self.name = routine
         self.output = output
         loaded = load_routine(routine)
+        if not 1 <= start_step <= len(loaded.steps):  # before the journal and any synthesis
+            last = len(loaded.steps)
+            raise StartError(f"--start-at: {start_step} is past the last step ({last})")
         self.journal = journals.Journal(journal_path) if journal else None
         if self.journal is not None and not anyway:
             journals.check_per_day(self.journal, loaded, routine)
