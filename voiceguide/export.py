@@ -43,7 +43,7 @@ class ExportPlan:
     tracks: tuple[Path, ...] = ()
     titles: tuple[str, ...] = ()  # the tracks' step titles
     playlist: Path | None = None
-    force: bool = False  # replace files that existed when planned; never one that appears later
+    force: bool = False  # replace files that exist; without it, even one that appears later stays
 
     @property
     def files(self) -> list[Path]:

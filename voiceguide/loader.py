@@ -409,7 +409,8 @@ class _Builder:
                 allowed = [f"{{{p}}}" for p in wording.CONTEXT_PLACEHOLDERS]
                 self.error(
                     node,
-                    f"unknown placeholder '{{{name}}}' in {key}{_suggest(f'{{{name}}}', allowed)}",
+                    f"unknown placeholder '{{{excerpt(name)}}}' in {key}"
+                    + _suggest(f"{{{name}}}", allowed),
                 )
             elif name in ("round", "rounds") and not self.repeat_depth:
                 self.error(node, f"'{{{name}}}' is used outside a 'repeat' step")
@@ -542,7 +543,8 @@ class _Builder:
         pairs = []
         for key_node, value_node in node.value:
             written = self.scalar(key_node, "a word to pronounce", "text")
-            spoken = self.scalar(value_node, f"pronounce: {excerpt(str(key_node.value))}", "text")
+            shown = excerpt(written) if written is not None else _kind_of(key_node)
+            spoken = self.scalar(value_node, f"pronounce: {shown}", "text")
             if written is None or spoken is None:
                 continue
             if not written.strip() or not spoken.strip():

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from voiceguide.errors import Problem, RoutineError
+from voiceguide.errors import Problem, RoutineError, excerpt
 from voiceguide.numbers import COUNTING, in_words
 from voiceguide.routine import Position
 
@@ -308,7 +308,7 @@ def check_phrase(name: str, text: str) -> list[str]:
                 if close
                 else f" (allowed: {', '.join('{' + a + '}' for a in allowed)})"
             )
-            problems.append(f"unknown placeholder '{{{name_used}}}' in {name}{hint}")
+            problems.append(f"unknown placeholder '{{{excerpt(name_used)}}}' in {name}{hint}")
     for placeholder in needed:
         if placeholder not in found:
             problems.append(f"{name} needs '{{{placeholder}}}' in its text")
