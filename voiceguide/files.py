@@ -188,15 +188,18 @@ def _replay(record: Path) -> None:
 
 def _dead(match: re.Match) -> bool:
     pid = int(match.group(1))
-    if pid == os.getpid():
-        return False
+    return pid != os.getpid() and not process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of that id runs (ours or someone else's): who left a file behind."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except OSError:  # alive, someone else's
         return False
-    return False
+    except OSError:  # it runs, as another user
+        return True
+    return True
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from voiceguide.errors import OutputError, VoiceguideError
+from voiceguide.files import process_alive
 from voiceguide.routine import Routine
 
 BUSY_SECONDS = 2.0
@@ -232,7 +233,7 @@ class Journal:
     def _entry(row: tuple) -> Entry:
         (id_, routine, _path, title, settings, _day, started, ended, outcome, step, steps,
          position, length, pid) = row  # fmt: skip
-        if outcome == PLAYING and not _alive(pid):
+        if outcome == PLAYING and not process_alive(pid):
             outcome = UNFINISHED
         return Entry(
             id_, routine, title, json.loads(settings), started, ended, outcome, step, steps,
@@ -242,16 +243,6 @@ class Journal:
     def close(self) -> None:
         if self.db is not None:
             self.db.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def stats_of(entries: list[Entry]) -> dict[str, list[dict]]:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from voiceguide.cache import PhraseCache
 from voiceguide.errors import OutputError, SpeechError, VoiceguideError
+from voiceguide.files import process_alive
 from voiceguide.speech import Speaking, SpeechEngine, silence_stdout, voice_of
 
 PHRASES_PER_TASK = 4
@@ -132,7 +133,7 @@ def _scratch_folder() -> str:
     with contextlib.suppress(OSError):
         for name in os.listdir(base):
             match = re.fullmatch(re.escape(SCRATCH_PREFIX) + r"(\d+)-\w+", name)
-            if match and not _alive(int(match.group(1))):
+            if match and not process_alive(int(match.group(1))):
                 shutil.rmtree(os.path.join(base, name), ignore_errors=True)
     try:
         return tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
@@ -140,16 +141,6 @@ def _scratch_folder() -> str:
         raise SpeechError(
             f"cannot start the speech engine: no scratch folder ({e.strerror})"
         ) from None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _stop(workers: list[subprocess.Popen]) -> None:
