@@ -238,7 +238,7 @@ def test_an_unknown_engine_is_exit_3_with_the_closest_name():
     result = voiceguide("voices", "--engine", "festival")
     assert (result.returncode, result.stderr) == (
         3,
-        "error: unknown engine 'festival' (engines: espeak, piper)\n",
+        "error: unknown engine 'festival' (engines: espeak, piper, pyttsx3)\n",
     )
 
 
