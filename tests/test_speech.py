@@ -167,3 +167,24 @@ def test_every_phrase_is_as_loud_as_the_chimes_with_peaks_below_minus_1_dbfs():
         assert peak_dbfs(pcm) < -1.0, text
         for role, level in chimes.items():
             assert abs(loudness_dbfs(pcm, 22050) - level) <= 1.5, (text, role)
+
+
+def _children() -> set[str]:
+    return {
+        pid
+        for task in Path("/proc/self/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    }
+
+
+def test_phrases_said_at_once_are_the_phrases_said_one_by_one():
+    engine, speaking = EspeakEngine(), Speaking("en-us", 135, 0.9)
+    texts = ["Breathe in.", "Press firmly on the spot.", "Breathe in.", "Let go.", "Rest now."]
+    before = _children()
+    at_once = [clip.pcm for clip in engine.synthesize_many(texts, speaking)]
+    assert at_once == [engine.synthesize(text, speaking).pcm for text in texts]
+    assert at_once[0] == at_once[2] and len(set(at_once)) == 4
+    said = engine.synthesize_many(texts, speaking)
+    assert next(said).pcm == at_once[0]
+    said.close()  # stopped early, as on an error: the forks still speaking are reaped
+    assert _children() == before

@@ -57,14 +57,15 @@ def synthesize_batch(engine, speaking: Speaking, cache_root: Path, items: list) 
 
     cache = PhraseCache(cache_root)
     voice = voice_of(engine, speaking.voice).id
-    made = []
-    for text, key in items:
-        # Another process sharing the cache may have made it since the caller looked.
-        entry = cache.get(key) or cache.put(
-            key, finish(engine.synthesize(text, speaking), speaking.volume), voice
-        )
-        made.append({"text": text, **entry.describe()})
-    return made
+    # Another process sharing the cache may have made some since the caller looked.
+    entries = {key: cache.get(key) for _, key in items}
+    missing = [(text, key) for text, key in items if entries[key] is None]
+    texts = [text for text, _ in missing]
+    many = getattr(engine, "synthesize_many", None)  # one that says several at once
+    clips = many(texts, speaking) if many else (engine.synthesize(t, speaking) for t in texts)
+    for (_, key), clip in zip(missing, clips, strict=True):
+        entries[key] = cache.put(key, finish(clip, speaking.volume), voice)
+    return [{"text": text, **entries[key].describe()} for text, key in items]
 
 
 # -- the caller's side
