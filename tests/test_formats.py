@@ -116,7 +116,7 @@ def test_tags_title_artist_album_and_a_comment(exports, fmt):
     tags = {k.lower(): v for k, v in where["tags"].items()}
     assert tags["title"] == tags["album"] == timeline.title == "Upper back release with your hands"
     assert tags["artist"] == "voiceguide"
-    assert tags["comment"] == "voiceguide routine 'back-hands', 05:41"
+    assert tags["comment"] == "voiceguide routine 'back-hands', 05:42"  # 342.06 s
 
 
 def test_a_second_reader_finds_the_mp3s_table_of_contents_and_chapters_in_time_order(exports):
