@@ -177,3 +177,24 @@ def test_another_engine_on_the_command_line_leaves_the_routines_voice_behind(tmp
     result = voiceguide("check", routine, "--engine", "espeak")
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith(f"ok: {routine} (Joe, ")
+
+
+def _children() -> set[str]:
+    return {
+        pid
+        for task in Path("/proc/self/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    }
+
+
+def test_phrases_said_at_once_are_the_phrases_said_one_by_one():
+    engine, speaking = EspeakEngine(), Speaking("en-us", 135, 0.9)
+    texts = ["Breathe in.", "Press firmly on the spot.", "Breathe in.", "Let go.", "Rest now."]
+    before = _children()
+    at_once = [clip.pcm for clip in engine.synthesize_many(texts, speaking)]
+    assert at_once == [engine.synthesize(text, speaking).pcm for text in texts]
+    assert at_once[0] == at_once[2] and len(set(at_once)) == 4
+    said = engine.synthesize_many(texts, speaking)
+    assert next(said).pcm == at_once[0]
+    said.close()  # stopped early, as on an error: the forks still speaking are reaped
+    assert _children() == before

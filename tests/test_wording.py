@@ -20,10 +20,10 @@ from voiceguide.engines.espeak import AMPLITUDE
 from voiceguide.finishing import finish
 from voiceguide.loader import load_routine
 from voiceguide.numbers import in_words
-from voiceguide.routine import SpeechSettings
+from voiceguide.routine import Position, SpeechSettings
 from voiceguide.session import build_session
 from voiceguide.sounds import SPEECH_LOUDNESS
-from voiceguide.wording import CATALOGS, PHRASES, check_phrase
+from voiceguide.wording import CATALOGS, PHRASES, check_phrase, wording_for
 
 
 @pytest.mark.parametrize(
@@ -45,6 +45,30 @@ from voiceguide.wording import CATALOGS, PHRASES, check_phrase
 )  # fmt: skip
 def test_numbers_are_spelled_as_each_language_counts(language, numbers):
     assert {n: in_words(n, language) for n in numbers} == numbers
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", {1: "one second", 21: "twenty-one seconds", 81: "one minute and twenty-one seconds",
+                3660: "sixty-one minutes"}),
+        ("de", {1: "eine Sekunde", 21: "einundzwanzig Sekunden",
+                81: "eine Minute und einundzwanzig Sekunden", 6060: "hunderteine Minuten"}),
+        ("fr", {1: "une seconde", 21: "vingt et une secondes", 31: "trente et une secondes",
+                81: "une minute et vingt et une secondes", 3660: "soixante et une minutes",
+                6060: "cent une minutes"}),
+        ("es", {1: "un segundo", 21: "veintiún segundos", 31: "treinta y un segundos",
+                81: "un minuto y veintiún segundos", 3660: "sesenta y un minutos",
+                6060: "ciento un minutos", 7260: "ciento veintiún minutos"}),
+        ("it", {1: "un secondo", 21: "ventun secondi", 31: "trentun secondi",
+                81: "un minuto e ventun secondi", 6060: "centouno minuti"}),
+        ("nl", {1: "één seconde", 21: "eenentwintig seconden",
+                81: "één minuut en eenentwintig seconden", 6060: "honderdeen minuten"}),
+    ],
+)  # fmt: skip
+def test_seconds_and_minutes_agree_with_their_numbers(language, said):
+    words = wording_for(language, {}, Position("routine.yaml", 1, 1))
+    assert {s: words.seconds_in_words(s) for s in said} == said
 
 
 @pytest.mark.parametrize("language", sorted(CATALOGS))
@@ -214,7 +238,7 @@ def test_an_unknown_engine_is_exit_3_with_the_closest_name():
     result = voiceguide("voices", "--engine", "festival")
     assert (result.returncode, result.stderr) == (
         3,
-        "error: unknown engine 'festival' (engines: espeak, piper)\n",
+        "error: unknown engine 'festival' (engines: espeak, piper, pyttsx3)\n",
     )
 
 

@@ -28,7 +28,7 @@ BLOCK, GATE = 0.05, 20.0  # the loudness measure of `audio.loudness_dbfs`, which
 def finish(clip: Clip, volume: float) -> Clip:
     """The clip trimmed, faded, and at the session's loudness for `volume`."""
     rate = clip.sample_rate
-    x = trimmed(np.frombuffer(clip.pcm, dtype="<i2").astype(np.float64), rate)
+    x = trimmed(np.frombuffer(clip.pcm, dtype="<i2"), rate).astype(np.float64)
     if not len(x):
         return Clip(b"", rate)
     faded(x, round(FADE_SECONDS * rate))
@@ -38,12 +38,14 @@ def finish(clip: Clip, volume: float) -> Clip:
 
 def trimmed(x: np.ndarray, rate: int) -> np.ndarray:
     """Without what is quieter than the threshold at both ends, but for a margin for onsets
-    and decays."""
-    loud = np.flatnonzero(np.abs(x) > TRIM_THRESHOLD)
-    if not len(loud):
+    and decays. (Compared as whole samples, in place: no copy of the clip is made for it.)"""
+    below = math.floor(TRIM_THRESHOLD) if x.dtype.kind == "i" else TRIM_THRESHOLD
+    loud = (x > below) | (x < -below)
+    if not loud.any():
         return x[:0]
-    start = max(0, int(loud[0]) - round(TRIM_BEFORE * rate))
-    end = min(len(x), int(loud[-1]) + 1 + round(TRIM_AFTER * rate))
+    first, last = int(np.argmax(loud)), len(x) - 1 - int(np.argmax(loud[::-1]))
+    start = max(0, first - round(TRIM_BEFORE * rate))
+    end = min(len(x), last + 1 + round(TRIM_AFTER * rate))
     return x[start:end].copy()
 
 
@@ -66,7 +68,8 @@ def levelled(x: np.ndarray, rate: int, volume: float) -> np.ndarray:
         return x
     target = SPEECH_LOUDNESS + 20 * math.log10(volume)
     gain_db = min(target - loudness, PEAK_CEILING - 20 * math.log10(peak / 32768))
-    return np.clip(np.rint(x * 10 ** (gain_db / 20)), -32768, 32767)
+    x *= 10 ** (gain_db / 20)  # in place: the clip is ours (a trimmed copy)
+    return np.clip(np.rint(x, out=x), -32768, 32767, out=x)
 
 
 def gated_loudness(x: np.ndarray, rate: int) -> float:

@@ -276,6 +276,25 @@ COUNTING: dict[str, Callable[[int], str]] = {
 }
 
 
+def counting(n: int, language: str, feminine: bool = False) -> str:
+    """`n` in words as said before a plural noun of that gender: French 'vingt et une
+    secondes', Spanish 'veintiún segundos', Italian 'ventun secondi', German 'hunderteine
+    Sekunden'. Other numbers, and other languages, as `in_words` says them."""
+    word = in_words(n, language)
+    if n % 10 != 1 or n % 100 == 11 or n == 1:
+        return word  # one itself is a catalog phrase of its own (une seconde, un segundo)
+    if language == "fr" and feminine and word.endswith("un"):
+        return word + "e"
+    if language == "es":
+        stem = word.removesuffix("uno")
+        return stem + ("una" if feminine else "ún" if stem.endswith("veinti") else "un")
+    if language == "it" and word.endswith("tuno"):  # ventuno, not centouno
+        return word[:-3] + ("una" if feminine else "un")
+    if language == "de" and word.endswith("eins"):
+        return word[:-1] + ("e" if feminine else "")
+    return word
+
+
 def in_words(n: int, language: str = "en") -> str:
     """`n` (0..999) as `language` counts it aloud."""
     if not 0 <= n <= 999:

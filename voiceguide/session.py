@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from voiceguide import compiler, sounds
 from voiceguide.audio import Clip
 from voiceguide.cache import PhraseCache
-from voiceguide.engines import DEFAULT_ENGINE, get_engine
+from voiceguide.engines import default_engine, get_engine
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
 from voiceguide.pronounce import Pronunciation
 from voiceguide.routine import Position, Routine, SpeechSettings
@@ -26,7 +26,7 @@ def settings_for(routine: Routine, overrides: SpeechSettings | None = None) -> S
     engine named on the command line leaves the routine's voice behind: voices belong to one."""
     overrides = overrides or SpeechSettings()
     routine_speech = routine.speech
-    if overrides.engine and overrides.engine != (routine_speech.engine or DEFAULT_ENGINE):
+    if overrides.engine and overrides.engine != (routine_speech.engine or default_engine()):
         routine_speech = replace(routine_speech, voice=None)
     return DEFAULTS.merged(routine_speech).merged(overrides)
 

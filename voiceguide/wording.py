@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from voiceguide.errors import Problem, RoutineError, excerpt
-from voiceguide.numbers import COUNTING, in_words
+from voiceguide.numbers import COUNTING, counting, in_words
 from voiceguide.routine import Position
 
 # Placeholders every text may use, where a routine's repeat or sides gives them a value.
@@ -171,6 +171,9 @@ for _language, _catalog in CATALOGS.items():
     _catalog.update(_COMMON_TITLES)
     _catalog.update({f"count_{k}": in_words(k, _language) for k in range(1, 11)})
 
+# The catalogs' units whose nouns are feminine (une seconde, eine Minute): numbers agree.
+_FEMININE = {"fr": ("seconds", "minutes"), "de": ("seconds", "minutes")}
+
 # What a language without a catalog shows in titles (not spoken) unless `wording:` says.
 _NEUTRAL = {
     "title_rounds": "{title} ({rounds}x)",
@@ -251,6 +254,13 @@ class Wording:
     def count(self, k: int, context: Mapping[str, str]) -> str:
         return self.phrase(f"count_{k}", **context)
 
+    def quantity(self, n: int, unit: str) -> str:
+        """`n` as it counts the catalog's `unit` ('seconds', 'minutes'): agreeing with the
+        noun's gender where a language's numbers do (French 'vingt et une secondes')."""
+        if self.language not in COUNTING:
+            return str(n)
+        return counting(n, self.language, unit in _FEMININE.get(self.language, ()))
+
     def seconds_in_words(self, seconds: float) -> str:
         """'forty seconds', 'one minute', 'two minutes and ten seconds' (whole seconds)."""
         total = max(1, round(seconds))
@@ -260,13 +270,13 @@ class Wording:
             parts.append(
                 self.phrase("one_minute")
                 if minutes == 1
-                else self.phrase("minutes", count=self.number(minutes))
+                else self.phrase("minutes", count=self.quantity(minutes, "minutes"))
             )
         if rest:
             parts.append(
                 self.phrase("one_second")
                 if rest == 1
-                else self.phrase("seconds", count=self.number(rest))
+                else self.phrase("seconds", count=self.quantity(rest, "seconds"))
             )
         if len(parts) == 2:
             return self.phrase("minutes_and_seconds", minutes=parts[0], seconds=parts[1])

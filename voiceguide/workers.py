@@ -27,6 +27,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -70,14 +72,44 @@ def synthesize_batch(engine, speaking: Speaking, cache_root: Path, items: list) 
 
     cache = PhraseCache(cache_root)
     voice = voice_of(engine, speaking.voice).id
-    made = []
-    for text, key in items:
-        # Another process sharing the cache may have made it since the caller looked.
-        entry = cache.get(key) or cache.put(
-            key, finish(engine.synthesize(text, speaking), speaking.volume), voice
-        )
-        made.append({"text": text, **entry.describe()})
-    return made
+    # Another process sharing the cache may have made some since the caller looked.
+    entries = {key: cache.get(key) for _, key in items}
+    missing = [(text, key) for text, key in items if entries[key] is None]
+    texts = [text for text, _ in missing]
+    many = getattr(engine, "synthesize_many", None)  # one that says several at once
+    clips = many(texts, speaking) if many else (engine.synthesize(t, speaking) for t in texts)
+    for (_, key), clip in zip(missing, clips, strict=True):
+        with _not_stopped_midway():
+            entries[key] = cache.put(key, finish(clip, speaking.volume), voice)
+    return [{"text": text, **entries[key].describe()} for text, key in items]
+
+
+_WRITING: list[bool] = []  # an entry is being written: a stop waits until it is whole
+_STOP_ASKED: list[bool] = []
+
+
+@contextmanager
+def _not_stopped_midway() -> Iterator[None]:
+    """A stop asked for while an entry is written comes after it, so that a worker never
+    leaves a temporary file in the cache: with the synthesis in forks, the worker spends
+    most of its time writing entries. (Masking the signal would not do: numpy's threads
+    would take it.)"""
+    _WRITING.append(True)
+    try:
+        yield
+    finally:
+        _WRITING.pop()
+    if _STOP_ASKED:
+        sys.exit(1)
+
+
+def _stop_asked(signum, frame) -> None:
+    """Told to stop: end like a normal exit (finally blocks and scratch folders are cleaned
+    up), now or once the entry being written is whole."""
+    if _WRITING:
+        _STOP_ASKED.append(True)
+    else:
+        sys.exit(1)
 
 
 # -- the caller's side
@@ -208,8 +240,7 @@ def _answer(stream, engine: SpeechEngine) -> list[dict]:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    # Told to stop, end like a normal exit: finally blocks and scratch folders are cleaned up.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
+    signal.signal(signal.SIGTERM, _stop_asked)
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     silence_stdout()
     serve(sys.stdin, answers)
