@@ -50,3 +50,16 @@ def voiceguide(*args: str, cwd: Path | None = None, env: dict | None = None, tim
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory):
+    """A real-time virtual sound card (tests/soundcard.py), one a test module."""
+    import soundcard
+
+    missing = soundcard.available()
+    if missing:
+        pytest.skip(missing)
+    card = soundcard.start(tmp_path_factory.mktemp("card"))
+    yield card
+    card.stop()

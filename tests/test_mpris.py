@@ -40,16 +40,6 @@ steps:
 """
 
 
-@pytest.fixture(scope="module")
-def card(tmp_path_factory):
-    missing = soundcard.available()
-    if missing:
-        pytest.skip(missing)
-    card = soundcard.start(tmp_path_factory.mktemp("card"))
-    yield card
-    card.stop()
-
-
 @pytest.fixture
 def bus(tmp_path):
     missing = sessionbus.available()

@@ -35,16 +35,6 @@ steps:
 
 
 @pytest.fixture(scope="module")
-def card(tmp_path_factory):
-    missing = soundcard.available()
-    if missing:
-        pytest.skip(missing)
-    card = soundcard.start(tmp_path_factory.mktemp("card"))
-    yield card
-    card.stop()
-
-
-@pytest.fixture(scope="module")
 def short(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("short")
     (folder / "short.yaml").write_text(SHORT)
