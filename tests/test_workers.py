@@ -90,7 +90,8 @@ def _children(pid: int) -> list[int]:
 
 def test_too_few_file_descriptors_is_one_line(tmp_path: Path, private_tmp: Path):
     def few() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (10, 10))
+        # Too few for the workers' pipes (espeak starts one worker: 10 are enough for it).
+        resource.setrlimit(resource.RLIMIT_NOFILE, (7, 7))
 
     env = {"VOICEGUIDE_CACHE": str(tmp_path / "cache"), "TMPDIR": str(private_tmp)}
     result = run("show", "back-massage-ball", cwd=tmp_path, env=env, preexec_fn=few)
