@@ -4,6 +4,7 @@ once); tests about a cold cache make their own."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ROUTINES = Path(__file__).resolve().parent / "routines"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def pytest_configure(config) -> None:
+    """Ctrl-C reaches the commands the tests start even when the suite runs as a background
+    job: a shell starts those with SIGINT ignored, every child inherits that, and a Python
+    started so leaves it ignored (the Ctrl-C tests then saw sessions play on to the end)."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)
