@@ -195,7 +195,9 @@ def test_a_locked_journal_is_one_line_after_two_seconds(home):
 HOLD_LOCK = """
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA locking_mode=EXCLUSIVE")  # in WAL mode, keeps out readers too
 db.execute("BEGIN EXCLUSIVE")
+db.execute("UPDATE sessions SET step = step")
 print("locked", flush=True)
 time.sleep(60)
 """

@@ -124,7 +124,13 @@ class Journal:
             raise self._error(e) from None
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+        # Write-ahead logging: a write is an append, synced at checkpoints, not two syncs of
+        # the whole file while every other session waits. With the rollback journal, four
+        # sessions writing at once on a loaded machine waited out the timeout 1 time in 10.
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
 
     def _error(self, error: Exception) -> JournalError:
         reason = getattr(error, "strerror", None) or str(error)
@@ -188,9 +194,14 @@ class Journal:
         self._updates.put((session, step, position))
 
     def _write_updates(self) -> None:
-        db = self._connect()
+        try:
+            db = self._connect()
+        except sqlite3.Error:
+            db = None  # progress notes lost; the session's end is written for sure
         try:
             while (update := self._updates.get()) is not None:
+                if db is None:
+                    continue
                 session, step, position = update
                 try:
                     with db:
@@ -201,7 +212,8 @@ class Journal:
                 except sqlite3.Error:
                     pass  # a progress note lost; the session's end is written for sure
         finally:
-            db.close()
+            if db is not None:
+                db.close()
 
     def end(self, session: int, outcome: str, step: int, position: float) -> None:
         if self._writer is not None:
