@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voiceguide.params import Param
+
 CHIME_ROLES = ("hold-start", "hold-end", "session-end")
 MAX_SESSION_SECONDS = 12 * 3600
 MAX_TEXT_CHARS = 1000  # of one thing to say, '{side}' filled in
@@ -117,3 +119,5 @@ class Routine:
     # Where 'language' and the speech block's 'voice' were written, for errors about them.
     key_positions: dict[str, Position] = field(default_factory=dict, compare=False)
     per_day: int | None = None  # at most this many sessions a day, as its source advises
+    params: tuple[Param, ...] = ()  # the choices it offers (see voiceguide.params)
+    values: dict[str, str] = field(default_factory=dict)  # each param's value in effect
