@@ -11,7 +11,7 @@ import difflib
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -24,6 +24,7 @@ from voiceguide.routine import (
     CHIME_ROLES,
     MAX_SESSION_SECONDS,
     MAX_TEXT_CHARS,
+    PARTS,
     RATE_RANGE,
     Action,
     ChimeChoice,
@@ -54,10 +55,10 @@ MAX_PER_DAY = 100
 SPEECH_KEYS = ("voice", "rate", "volume", "engine")
 ACTION_KEYS = ("say", "hold", "countdown", "halfway", "pause", "title")
 STEP_KEYS = {
-    "action": ACTION_KEYS,
-    "repeat": ("repeat", "rest", "steps", "title"),
-    "sides": ("sides", "rest", "steps", "title"),
-    "include": ("include", "with", "title"),
+    "action": (*ACTION_KEYS, "part"),
+    "repeat": ("repeat", "rest", "steps", "title", "part"),
+    "sides": ("sides", "rest", "steps", "title", "part"),
+    "include": ("include", "with", "without", "title", "part"),
 }
 PARAM_KEYS = ("default", "choices", "min", "max")
 MAX_PARAMS = 20
@@ -316,7 +317,9 @@ class _Builder:
         return Position(self.shown, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def error(self, node: yaml.Node, message: str) -> None:
-        pos = self.pos(node)
+        self.error_at(self.pos(node), message)
+
+    def error_at(self, pos: Position, message: str) -> None:
         problem = Problem(pos.path, pos.line, pos.column, message)
         if problem not in self.reported:  # an alias repeats its node's problems: say them once
             self.reported.add(problem)
@@ -800,7 +803,27 @@ class _Builder:
             self.error(node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} blocks)")
             return ()
         built = (self.step(item, depth) for item in node.value)
-        return tuple(step for step in built if step is not None)
+        steps = tuple(step for step in built if step is not None)
+        if depth == self.depth:
+            self.check_parts(steps)
+        return steps
+
+    def check_parts(self, steps: tuple[Step, ...]) -> None:
+        """Opening steps come first and closing steps last, so that leaving them out of an
+        include leaves the middle of the routine whole."""
+        seen_middle = seen_closing = False
+        for step in steps:
+            if step.part == "opening" and (seen_middle or seen_closing):
+                self.error_at(
+                    step.pos, "an opening step must come before the routine's other steps"
+                )
+            elif step.part != "closing" and seen_closing:
+                message = (
+                    "a step after a closing step must be closing too (closing steps come last)"
+                )
+                self.error_at(step.pos, message)
+            seen_middle |= step.part is None
+            seen_closing |= step.part == "closing"
 
     def step(self, node: yaml.Node, depth: int) -> Step | None:
         self.count(node)
@@ -823,16 +846,50 @@ class _Builder:
         self.sides_depth += kind == "sides"
         title = self.text(fields, "title")
         self.sides_depth -= kind == "sides"
+        part = self.part(fields["part"][1], depth) if "part" in fields else None
         if kind == "repeat":
             self.repeat_depth += 1  # its steps may say '{round}' and '{rounds}'
             built = self.repeat(node, fields, title, depth)
             self.repeat_depth -= 1
-            return built
-        if kind == "sides":
-            return self.sides(node, fields, title, depth)
-        if kind == "include":
-            return self.include(node, fields, title, depth)
-        return self.action(node, fields, title)
+        elif kind == "sides":
+            built = self.sides(node, fields, title, depth)
+        elif kind == "include":
+            built = self.include(node, fields, title, depth)
+        else:
+            built = self.action(node, fields, title)
+        return replace(built, part=part) if built is not None and part else built
+
+    def part(self, node: yaml.Node, depth: int) -> str | None:
+        value = self.scalar(node, "part", "opening or closing")
+        if value is None:
+            return None
+        if value not in PARTS:
+            message = f"part: '{excerpt(value)}' is not opening or closing"
+            self.error(node, message + _suggest(value, PARTS))
+        elif depth != self.depth:
+            self.error(node, "part: only a routine's top-level steps are opening or closing")
+        else:
+            return value
+        return None
+
+    def without(self, node: yaml.Node) -> tuple[str, ...] | None:
+        """`without:` the parts of an included routine to leave out: opening, closing."""
+        self.count(node)
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        parts = []
+        for item in items:
+            value = self.scalar(item, "without", "opening, closing or a list of them")
+            if value is None:
+                return None
+            if value not in PARTS:
+                message = f"without: '{excerpt(value)}' is not opening or closing"
+                self.error(item, message + _suggest(value, PARTS))
+                return None
+            parts.append(value)
+        if not parts:
+            self.error(node, "without is empty; give opening, closing or both")
+            return None
+        return tuple(dict.fromkeys(parts))
 
     def action(self, node: yaml.Node, fields: dict, title: str | None) -> Action | None:
         if not {"say", "hold", "pause"} & fields.keys():
@@ -861,7 +918,9 @@ class _Builder:
             bool(self.boolean(fields["halfway"][1], "halfway")) if "halfway" in fields else False
         )
         positions = {key: self.pos(value) for key, (_, value) in fields.items()}
-        return Action(self.pos(node), say, hold, countdown, halfway, pause, title, positions)
+        return Action(
+            self.pos(node), say, hold, countdown, halfway, pause, title, key_positions=positions
+        )
 
     def repeat(self, node: yaml.Node, fields: dict, title: str | None, depth: int) -> Repeat | None:
         times = self.whole(fields["repeat"][1], "repeat", 1, MAX_REPEAT)
@@ -929,7 +988,8 @@ class _Builder:
             )
             return None
         values = self.include_values(fields["with"][1]) if "with" in fields else {}
-        if values is None:
+        without = self.without(fields["without"][1]) if "without" in fields else ()
+        if values is None or without is None:
             return None
         stack = (*self.stack, target)
         try:
@@ -942,6 +1002,13 @@ class _Builder:
             at = next((v for k, v in with_node.value if k.value == e.name), with_node)
             self.error(at, f"with: {e}")
             return None
+        if without:
+            kept = tuple(step for step in routine.steps if step.part not in without)
+            if not kept:
+                message = f"without: {' and '.join(without)} leaves nothing of '{excerpt(name)}'"
+                self.error(fields["without"][1], message + " (all its steps are left out)")
+                return None
+            routine = replace(routine, steps=kept)
         return Include(self.pos(node), name, routine, title)
 
     def include_values(self, node: yaml.Node) -> dict[str, str] | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from voiceguide.params import Param
 
 CHIME_ROLES = ("hold-start", "hold-end", "session-end")
+PARTS = ("opening", "closing")
 MAX_SESSION_SECONDS = 12 * 3600
 MAX_TEXT_CHARS = 1000  # of one thing to say, '{side}' filled in
 RATE_RANGE = (80, 400)  # words a minute
@@ -55,6 +56,7 @@ class Action:
     halfway: bool = False
     pause: float | None = None
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
     # Where the keys were written, for errors found only when the timeline is laid out.
     key_positions: dict[str, Position] = field(default_factory=dict, compare=False)
 
@@ -68,6 +70,7 @@ class Repeat:
     steps: tuple[Step, ...]
     rest: float = 0.0
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Sides:
     steps: tuple[Step, ...]
     rest: float = 0.0
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Include:
     name: str
     routine: Routine
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
 
 
 Step = Action | Repeat | Sides | Include
