@@ -11,9 +11,10 @@ from fakes import EstimatedLengths
 from voiceguide import compiler
 from voiceguide.errors import RoutineError
 from voiceguide.loader import load_routine
-from voiceguide.timeline import SpeechInfo, Timeline
+from voiceguide.speech import SpeechSettings
+from voiceguide.timeline import Timeline
 
-INFO = SpeechInfo("fake", "test", 150, 1.0)
+INFO = SpeechSettings(engine="fake", voice="test", rate=150, volume=1.0)
 
 HANDS = """\
 title: Hands

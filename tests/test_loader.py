@@ -11,7 +11,8 @@ from voiceguide import bundled
 from voiceguide.durations import format_clock, parse_duration
 from voiceguide.errors import RoutineError
 from voiceguide.loader import load_routine
-from voiceguide.routine import Action, Include, Repeat, Sides, SpeechSettings
+from voiceguide.routine import Action, Include, Repeat, Sides
+from voiceguide.speech import SpeechSettings
 
 
 @pytest.mark.parametrize(
@@ -160,14 +161,18 @@ def test_a_sides_steps_own_title_may_name_the_side(tmp_path):
     from fakes import EstimatedLengths
 
     from voiceguide.compiler import compile_routine
-    from voiceguide.timeline import SpeechInfo
+    from voiceguide.speech import SpeechSettings
 
     path = tmp_path / "r.yaml"
     path.write_text(
         "title: t\nsteps:\n  - sides: [left, right]\n    title: The {side} hand\n"
         "    steps:\n      - say: Press.\n"
     )
-    timeline = compile_routine(load_routine(path), EstimatedLengths(), SpeechInfo("f", "v", 150, 1))
+    timeline = compile_routine(
+        load_routine(path),
+        EstimatedLengths(),
+        SpeechSettings(engine="f", voice="v", rate=150, volume=1),
+    )
     assert timeline.steps[0].title == "The left and right hand"
 
 

@@ -14,11 +14,12 @@ from voiceguide import compiler
 from voiceguide.cli import cli
 from voiceguide.errors import ParamError, RoutineError
 from voiceguide.loader import load_routine
-from voiceguide.timeline import SpeechInfo, Timeline
+from voiceguide.speech import SpeechSettings
+from voiceguide.timeline import Timeline
 from voiceguide.wording import wording_for
 
 RATE = 22050
-INFO = SpeechInfo("fake", "test", 150, 1.0)
+INFO = SpeechSettings(engine="fake", voice="test", rate=150, volume=1.0)
 
 ROUNDS = """\
 title: Rounds

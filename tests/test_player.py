@@ -24,7 +24,8 @@ from voiceguide.player import (
     reorientation,
     status_at,
 )
-from voiceguide.timeline import Cue, SpeechInfo, Timeline
+from voiceguide.speech import SpeechSettings
+from voiceguide.timeline import Cue, Timeline
 from voiceguide.wording import ENGLISH, wording_for
 
 RATE = 22050
@@ -49,7 +50,9 @@ def timeline_of(tmp_path: Path, text: str = ROUTINE) -> Timeline:
     path = tmp_path / "routine.yaml"
     path.write_text(text)
     return compile_routine(
-        load_routine(path), EstimatedLengths(), SpeechInfo("fake", "v", 150, 1.0)
+        load_routine(path),
+        EstimatedLengths(),
+        SpeechSettings(engine="fake", voice="v", rate=150, volume=1.0),
     )
 
 

@@ -18,7 +18,7 @@ import click
 
 from voiceguide import __version__
 from voiceguide.errors import VoiceguideError, escaped
-from voiceguide.routine import SpeechSettings
+from voiceguide.speech import SpeechSettings
 from voiceguide.writers import FORMATS
 
 EXIT_INTERRUPTED = 130

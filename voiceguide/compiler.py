@@ -38,7 +38,8 @@ from voiceguide.routine import (
     Sides,
     Step,
 )
-from voiceguide.timeline import Context, Cue, Hold, SpeechInfo, StepSpan, Timeline
+from voiceguide.speech import SpeechSettings
+from voiceguide.timeline import Context, Cue, Hold, StepSpan, Timeline
 from voiceguide.wording import ENGLISH, Wording, fill
 
 BREATH = 1.0  # seconds of silence that end a step without a pause
@@ -142,17 +143,17 @@ class _Budget:
             for text in _hold_texts(part):
                 self._phrase(text)
         if self.seconds > MAX_SESSION_SECONDS:
-            raise RoutineError(_problem(pos, "the session would last more than 12 h"
+            raise RoutineError(Problem(pos, "the session would last more than 12 h"
                                         " (it passes 12 h in this step)"))  # fmt: skip
         if self.parts > MAX_PARTS:
             message = f"the session has too many parts (more than {MAX_PARTS} by this step)"
-            raise RoutineError(_problem(pos, message))
+            raise RoutineError(Problem(pos, message))
         if len(self.texts) > MAX_PHRASES:
             message = f"the session says too many different things (more than {MAX_PHRASES}"
-            raise RoutineError(_problem(pos, message + " phrases by this step)"))
+            raise RoutineError(Problem(pos, message + " phrases by this step)"))
         if self.characters > MAX_SPEECH_CHARS:
             message = f"the session says too much (more than {MAX_SPEECH_CHARS} characters"
-            raise RoutineError(_problem(pos, message + " of different phrases by this step)"))
+            raise RoutineError(Problem(pos, message + " of different phrases by this step)"))
         return part
 
     def _phrase(self, text: str) -> None:
@@ -252,7 +253,7 @@ def _expand_action(
         if len(text) > MAX_TEXT_CHARS:
             message = f"say is too long with {{side}} as '{excerpt(context.side)}'"
             message += f" ({len(text)} characters; at most {MAX_TEXT_CHARS})"
-            raise RoutineError(_problem(action.key_positions.get("say", action.pos), message))
+            raise RoutineError(Problem(action.key_positions.get("say", action.pos), message))
         yield Speak(text, "instruction", context)
     if action.hold:
         if action.say:
@@ -293,10 +294,6 @@ def _values(context: Context, params: Mapping[str, str], words: Wording) -> dict
         number, rounds = context.round
         values.update(round=words.number(number), rounds=words.number(rounds))
     return values
-
-
-def _problem(pos: Position, message: str) -> Problem:
-    return Problem(pos.path, pos.line, pos.column, message)
 
 
 # -- titles
@@ -484,10 +481,8 @@ class _Layout:
     def fail(self, pos: Position, message: str) -> None:
         """One problem a place: a countdown that does not fit is one problem, not one a number,
         and a step repeated in rounds is reported once."""
-        if all(
-            (p.line, p.column, p.path) != (pos.line, pos.column, pos.path) for p in self.problems
-        ):
-            self.problems[_problem(pos, message)] = None
+        if all(problem.where != pos for problem in self.problems):
+            self.problems[Problem(pos, message)] = None
 
 
 @dataclass
@@ -513,7 +508,7 @@ class _Said:
 def compile_routine(
     routine: Routine,
     lengths: PhraseLengths,
-    speech: SpeechInfo,
+    speech: SpeechSettings,
     sounds: dict[str, str] | None = None,
 ) -> Timeline:
     """Lay the routine on a sample-exact line. Raises RoutineError for what cannot fit.
@@ -526,7 +521,7 @@ def compile_routine(
 def lay_out(
     script: Script,
     lengths: PhraseLengths,
-    speech: SpeechInfo,
+    speech: SpeechSettings,
     sounds: dict[str, str] | None = None,
 ) -> Timeline:
     """An expanded routine on a sample-exact line (see compile_routine)."""
@@ -549,7 +544,7 @@ def lay_out(
         spans.append(StepSpan(step.index, step.title, start, at - start))
         if at > MAX_SESSION_SECONDS * lengths.sample_rate:
             message = "the session would last more than 12 h (by the end of this step)"
-            layout.problems[_problem(step.pos, message)] = None
+            layout.problems[Problem(step.pos, message)] = None
             break
     if layout.problems:
         raise RoutineError(list(layout.problems))

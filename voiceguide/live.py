@@ -13,7 +13,7 @@ from pathlib import Path
 from voiceguide import journal as journals
 from voiceguide.errors import PlaybackError, StartError
 from voiceguide.player import Outcome, Player, Status, status_at
-from voiceguide.routine import SpeechSettings
+from voiceguide.speech import SpeechSettings
 
 
 class Live:

@@ -99,21 +99,23 @@ def resolve_routine(ref: str | os.PathLike[str]) -> tuple[Path, str]:
         is_dir, exists = path.is_dir(), path.exists()
     except OSError as e:
         shown = text if len(text) <= 60 else text[:57] + "..."
-        raise RoutineError(Problem(shown, 0, 0, f"cannot be read: {e.strerror}")) from None
+        raise RoutineError(
+            Problem(Position(shown, 0, 0), f"cannot be read: {e.strerror}")
+        ) from None
     bundled_path = bundled.routine_path(text)
     # Only routine files are read: errors quote values, and must never quote another file.
     routine_file = path.suffix.lower() in ROUTINE_SUFFIXES or not _is_file(path)
     if exists and not is_dir and (routine_file or bundled_path is None):
         if not routine_file:
-            raise RoutineError(Problem(text, 0, 0, _NOT_A_ROUTINE))
+            raise RoutineError(Problem(Position(text, 0, 0), _NOT_A_ROUTINE))
         return path, path.stem
     if bundled_path is not None:  # a folder named like a bundled routine (its tracks, say)
         return bundled_path, text
     if is_dir:
-        raise RoutineError(Problem(text, 0, 0, "is a directory, not a routine file"))
+        raise RoutineError(Problem(Position(text, 0, 0), "is a directory, not a routine file"))
     names = bundled.routine_names()
     message = "no such file, and no bundled routine of that name"
-    raise RoutineError(Problem(text, 0, 0, message + _suggest(text, names, "bundled")))
+    raise RoutineError(Problem(Position(text, 0, 0), message + _suggest(text, names, "bundled")))
 
 
 _NOT_A_ROUTINE = "is not a routine file (a routine's name ends in .yaml or .yml)"
@@ -185,18 +187,18 @@ def _build(
 def _read_text(path: Path, shown: str) -> str:
     try:
         if not path.is_file():
-            raise RoutineError(Problem(shown, 0, 0, "is not a regular file"))
+            raise RoutineError(Problem(Position(shown, 0, 0), "is not a regular file"))
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             limit = f"{MAX_FILE_BYTES / 1e6:g} MB"
             message = f"file is too large ({size / 1e6:.1f} MB; a routine may be at most {limit})"
-            raise RoutineError(Problem(shown, 0, 0, message))
+            raise RoutineError(Problem(Position(shown, 0, 0), message))
         with path.open("rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
-        raise RoutineError(Problem(shown, 0, 0, f"cannot read: {e.strerror}")) from None
+        raise RoutineError(Problem(Position(shown, 0, 0), f"cannot read: {e.strerror}")) from None
     if len(data) > MAX_FILE_BYTES:
-        raise RoutineError(Problem(shown, 0, 0, "file is too large"))
+        raise RoutineError(Problem(Position(shown, 0, 0), "file is too large"))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -204,7 +206,7 @@ def _read_text(path: Path, shown: str) -> str:
         line = before.count(b"\n") + 1
         column = e.start - (before.rfind(b"\n") + 1) + 1
         message = f"not UTF-8 text (byte 0x{data[e.start]:02x}); save the file as UTF-8"
-        raise RoutineError(Problem(shown, line, column, message)) from None
+        raise RoutineError(Problem(Position(shown, line, column), message)) from None
     return text.removeprefix("\ufeff")
 
 
@@ -217,14 +219,16 @@ def _parse_yaml(text: str, shown: str) -> yaml.Node | None:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise RoutineError(Problem(shown, line, column, _yaml_message(e, text))) from None
+        raise RoutineError(Problem(Position(shown, line, column), _yaml_message(e, text))) from None
     except yaml.reader.ReaderError as e:  # a character YAML does not allow, outside quotes
         before = text[: e.position]
         line, column = before.count("\n") + 1, e.position - (before.rfind("\n") + 1) + 1
         message = f"a control character (U+{e.character:04X}) is not allowed in a routine"
-        raise RoutineError(Problem(shown, line, column, message)) from None
+        raise RoutineError(Problem(Position(shown, line, column), message)) from None
     except yaml.YAMLError as e:
-        raise RoutineError(Problem(shown, 0, 0, f"YAML error: {excerpt(str(e), 200)}")) from None
+        raise RoutineError(
+            Problem(Position(shown, 0, 0), f"YAML error: {excerpt(str(e), 200)}")
+        ) from None
 
 
 def _check_shape(text: str, shown: str) -> None:
@@ -239,13 +243,15 @@ def _check_shape(text: str, shown: str) -> None:
             if depth > MAX_YAML_DEPTH:
                 mark = event.start_mark
                 message = f"nesting is too deep (more than {MAX_YAML_DEPTH} levels)"
-                raise RoutineError(Problem(shown, mark.line + 1, mark.column + 1, message))
+                raise RoutineError(
+                    Problem(Position(shown, mark.line + 1, mark.column + 1), message)
+                )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
         if nodes > MAX_YAML_NODES:
             mark = event.start_mark
             message = f"routine is too large (more than {MAX_YAML_NODES} YAML nodes)"
-            raise RoutineError(Problem(shown, mark.line + 1, mark.column + 1, message))
+            raise RoutineError(Problem(Position(shown, mark.line + 1, mark.column + 1), message))
 
 
 def _check_tags(root: yaml.Node | None, shown: str) -> None:
@@ -261,7 +267,7 @@ def _check_tags(root: yaml.Node | None, shown: str) -> None:
             mark = node.start_mark
             tag = node.tag.replace(_TAG, "!!")
             message = f"YAML tag '{tag}' is not allowed in a routine"
-            raise RoutineError(Problem(shown, mark.line + 1, mark.column + 1, message))
+            raise RoutineError(Problem(Position(shown, mark.line + 1, mark.column + 1), message))
         if isinstance(node, yaml.SequenceNode):
             pending.extend(node.value)
         elif isinstance(node, yaml.MappingNode):
@@ -324,7 +330,7 @@ class _Builder:
         self.error_at(self.pos(node), message)
 
     def error_at(self, pos: Position, message: str) -> None:
-        problem = Problem(pos.path, pos.line, pos.column, message)
+        problem = Problem(pos, message)
         if problem not in self.reported:  # an alias repeats its node's problems: say them once
             self.reported.add(problem)
             self.problems.append(problem)
@@ -334,7 +340,7 @@ class _Builder:
     def routine(self, root: yaml.Node | None, name: str) -> Routine | None:
         if root is None:
             message = "the routine is empty; it needs a 'title' and a list of 'steps'"
-            self.problems.append(Problem(self.shown, 1, 1, message))
+            self.problems.append(Problem(Position(self.shown, 1, 1), message))
             return None
         if not isinstance(root, yaml.MappingNode):
             message = f"a routine is a mapping with 'title' and 'steps', not {_kind_of(root)}"

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voiceguide.errors import Position
 from voiceguide.params import Param
+from voiceguide.speech import SpeechSettings
 
 CHIME_ROLES = ("hold-start", "hold-end", "session-end")
 PARTS = ("opening", "closing")
@@ -16,34 +18,6 @@ REMINDER_KINDS = ("every", "at", "left")
 MAX_SESSION_SECONDS = 12 * 3600
 MAX_TEXT_CHARS = 1000  # of one thing to say, '{side}' filled in
 RATE_RANGE = (80, 400)  # words a minute
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where something was written: 1-based line and column."""
-
-    path: str
-    line: int
-    column: int
-
-
-@dataclass(frozen=True)
-class SpeechSettings:
-    """Voice, pace and loudness. None means 'not said here'; see `merged`."""
-
-    voice: str | None = None
-    rate: int | None = None
-    volume: float | None = None
-    engine: str | None = None
-
-    def merged(self, over: SpeechSettings) -> SpeechSettings:
-        """These settings with every value that `over` gives taking precedence."""
-        return SpeechSettings(
-            voice=over.voice if over.voice is not None else self.voice,
-            rate=over.rate if over.rate is not None else self.rate,
-            volume=over.volume if over.volume is not None else self.volume,
-            engine=over.engine if over.engine is not None else self.engine,
-        )
 
 
 @dataclass(frozen=True)
@@ -129,7 +103,7 @@ class Routine:
     path: Path
     name: str
     description: str = ""
-    speech: SpeechSettings = SpeechSettings()
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
     chimes: tuple[ChimeChoice, ...] = ()
     language: str | None = None  # a language code, like 'de'; else the voice's language
     wording: dict[str, str] = field(default_factory=dict)  # phrase name -> the routine's text

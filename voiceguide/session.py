@@ -14,9 +14,9 @@ from voiceguide.engines import default_engine, get_engine
 from voiceguide.errors import RoutineError
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
 from voiceguide.pronounce import Pronunciation
-from voiceguide.routine import Position, Routine, SpeechSettings
-from voiceguide.speech import DEFAULT_RATE, DEFAULT_VOLUME, Speaking, SpeechEngine, voice_of
-from voiceguide.timeline import Cue, SpeechInfo, Timeline
+from voiceguide.routine import Position, Routine
+from voiceguide.speech import DEFAULT_RATE, DEFAULT_VOLUME, SpeechEngine, SpeechSettings, voice_of
+from voiceguide.timeline import Cue, Timeline
 from voiceguide.wording import Wording, language_code, wording_for
 
 DEFAULTS = SpeechSettings(None, DEFAULT_RATE, DEFAULT_VOLUME)
@@ -34,14 +34,15 @@ def settings_for(routine: Routine, overrides: SpeechSettings | None = None) -> S
 
 def speaking_for(
     routine: Routine, overrides: SpeechSettings | None = None, engine: SpeechEngine | None = None
-) -> Speaking:
+) -> SpeechSettings:
     merged = settings_for(routine, overrides)
     engine = engine or get_engine(merged.engine)
     assert merged.rate is not None and merged.volume is not None
-    return Speaking(merged.voice or engine.default_voice, merged.rate, merged.volume)
+    voice = merged.voice or engine.default_voice
+    return SpeechSettings(voice, merged.rate, merged.volume, engine.name)
 
 
-def wording_of(routine: Routine, speaking: Speaking, engine: SpeechEngine) -> Wording:
+def wording_of(routine: Routine, speaking: SpeechSettings, engine: SpeechEngine) -> Wording:
     """The catalog for the routine's language: its `language:`, else its voice's."""
     positions = routine.key_positions
     if routine.language:
@@ -66,7 +67,7 @@ def step_titles(routine: Routine, overrides: SpeechSettings | None = None) -> li
 @dataclass(frozen=True)
 class Session:
     routine: Routine
-    speaking: Speaking
+    speaking: SpeechSettings
     phrases: Phrases
     chimes: dict[str, Clip]
     timeline: Timeline
@@ -121,7 +122,9 @@ def build_session(
         compiler.phrases(script), speaking, engine, cache, progress, pronunciation
     )
     chimes = sounds.load_chimes(routine, phrases.sample_rate, speaking.volume, cache)
-    info = SpeechInfo(engine.name, phrases.voice, speaking.rate, speaking.volume)
+    info = SpeechSettings(
+        engine=engine.name, voice=phrases.voice, rate=speaking.rate, volume=speaking.volume
+    )
     timeline = compiler.lay_out(
         script, _Lengths(phrases, chimes), info, sounds.chime_names(routine)
     )
