@@ -170,11 +170,9 @@ def _build(
     shown = display_path(path) if path.is_absolute() else str(path)
     text = _read_text(path, shown)
     root = _parse_yaml(text, shown)
+    _spend_nodes(root, shown, run)
     builder = _Builder(path, shown, stack, depth, run, values)
-    try:
-        routine = builder.routine(root, name)
-    except _TooLarge:
-        routine = None
+    routine = builder.routine(root, name)
     if builder.problems:
         # In the order of the file (this file's first, then those of the files it includes).
         raise RoutineError(
@@ -295,8 +293,81 @@ def _kind_of(node: yaml.Node) -> str:
     return f"'{excerpt(node.value)}'"
 
 
+def _spend_nodes(root: yaml.Node | None, shown: str, run: _Run) -> None:
+    """Refuse a tree too large to walk, before walking it. Aliases share nodes, so a small
+    file can expand exponentially: the budget counts nodes as a walk meets them, aliases
+    expanded, across included files too."""
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+    left = MAX_YAML_NODES - run.visited
+    run.visited += _size(root, sizes)
+    if run.visited <= MAX_YAML_NODES:
+        return
+    node, used = root, 1  # find where a walk in the file's order would spend the last node
+    while used <= left:
+        for child in _children(node):
+            if used + sizes[id(child)] > left:
+                node = child
+                break
+            used += sizes[id(child)]
+        used += 1
+    mark = node.start_mark
+    message = f"routine is too large (more than {MAX_YAML_NODES} nodes)"
+    raise RoutineError(Problem(Position(shown, mark.line + 1, mark.column + 1), message))
+
+
+def _size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Nodes in the tree under `node`, itself included, each alias counted again."""
+    if id(node) not in sizes:  # depth is bounded by MAX_YAML_DEPTH: recursion is safe
+        sizes[id(node)] = 1 + sum(_size(child, sizes) for child in _children(node))
+    return sizes[id(node)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    return []
+
+
+class _Fields(dict):
+    """A mapping's keys: name -> (key node, value node). `guessed` holds the known keys that
+    a misspelt one was offered as (did you mean): they are not reported missing too."""
+
+    guessed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a value's placeholders may mean where it is read: the routine's params, and
+    '{side}', '{round}' and '{rounds}' inside a 'sides' or 'repeat' step; and how deep its
+    steps are nested in blocks."""
+
+    depth: int = 0
+    params: Mapping[str, str] = field(default_factory=dict)  # each param's value in effect
+    declared: frozenset[str] = frozenset()  # every param's name, valid or not
+    in_sides: bool = False
+    in_repeat: bool = False
+
+    def inside(self, kind: str) -> _Scope:
+        """The scope of the steps of a block of this kind ('repeat', 'sides', 'include')."""
+        return replace(
+            self,
+            depth=self.depth + 1,
+            in_sides=self.in_sides or kind == "sides",
+            in_repeat=self.in_repeat or kind == "repeat",
+        )
+
+
+_NO_SCOPE = _Scope()  # outside the steps: no placeholder means anything
+_ANY_SIDE = _Scope(in_sides=True)  # wording: its phrases are said anywhere
+
+
 class _Builder:
-    """Walks one file's node tree, collecting every problem instead of stopping at the first."""
+    """Walks one file's node tree, collecting every problem instead of stopping at the first.
+    What a value means where it is read travels with the walk, as a _Scope."""
 
     def __init__(
         self,
@@ -309,17 +380,12 @@ class _Builder:
     ):
         self.path = path
         self.given = given  # values for its params: from --set, or an include's 'with'
-        self.values: dict[str, str] = {}  # every param's value in effect, once params are read
-        self.declared: set[str] = set()  # every param's name, valid or not
         self.shown = shown
         self.stack = stack
         self.depth = depth  # of this file's steps: included files nest deeper
         self.run = run
         self.problems: list[Problem] = []
         self.reported: set[Problem] = set()
-        self.sides_depth = 0  # inside how many 'sides' steps: where '{side}' means something
-        self.repeat_depth = 0  # and 'repeat' steps: where '{round}' and '{rounds}' do
-        self.guessed: set[str] = set()  # keys offered as did-you-mean: not reported missing too
 
     # -- positions and problems
 
@@ -348,11 +414,7 @@ class _Builder:
             return None
         fields = self.mapping(root, TOP_KEYS, "at the top of a routine")
         params = self.params(fields["params"][1]) if "params" in fields else ()
-        self.values = self.param_values(params)  # before anything that may use them
-        if "params" in fields and isinstance(fields["params"][1], yaml.MappingNode):
-            # Names whose declaration has a problem of its own: their uses are not errors too.
-            pairs = fields["params"][1].value
-            self.declared = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
+        scope = _Scope(self.depth, self.param_values(params), _declared(fields))
         title = self.text(fields, "title", root)
         description = self.text(fields, "description") or ""
         speech = self.speech(fields["speech"][1]) if "speech" in fields else SpeechSettings()
@@ -365,7 +427,7 @@ class _Builder:
             if "per_day" in fields
             else None
         )
-        steps = self.steps(fields, "steps", root, depth=self.depth)
+        steps = self.steps(fields, "steps", root, scope)
         if self.problems or title is None:
             return None
         positions = {"routine": self.pos(root)}
@@ -377,13 +439,12 @@ class _Builder:
                     positions[key.value] = self.pos(value)
         return Routine(
             title, steps, self.path, name, description, speech, chimes,
-            language, own_words, pronounce, positions, per_day, params, self.values,
+            language, own_words, pronounce, positions, per_day, params, dict(scope.params),
         )  # fmt: skip
 
     # -- params
 
     def params(self, node: yaml.Node) -> tuple[Param, ...]:
-        self.count(node)
         if not isinstance(node, yaml.MappingNode):
             message = "params must be a mapping of names to {default: ..., choices: [...]}"
             self.error(
@@ -414,7 +475,6 @@ class _Builder:
         return tuple(found.values())
 
     def param(self, name: str, node: yaml.Node) -> Param | None:
-        self.count(node)
         if not isinstance(node, yaml.MappingNode):
             message = f"param '{name}' must be a mapping like {{default: 3, choices: [3, 4]}}"
             self.error(
@@ -466,7 +526,6 @@ class _Builder:
         return value
 
     def param_choices(self, node: yaml.Node) -> tuple[str, ...]:
-        self.count(node)
         if not isinstance(node, yaml.SequenceNode) or not node.value:
             self.error(node, f"choices must be a list of values, like [3, 4], not {_kind_of(node)}")
             return ()
@@ -515,28 +574,26 @@ class _Builder:
             values[name] = accepted
         return values
 
-    def filled(self, node: yaml.Node, key: str, value: str) -> str | None:
+    def filled(self, node: yaml.Node, key: str, value: str, scope: _Scope) -> str | None:
         """`value` with each '{param}' replaced by that param's value in effect."""
         if "{" not in value:
             return value
         for name in wording.placeholders(value):
-            if name in self.declared - self.values.keys():
+            if name in scope.declared - scope.params.keys():
                 return None  # its declaration's problem is reported
-            if name not in self.values:
-                allowed = [f"{{{p}}}" for p in self.values]
+            if name not in scope.params:
+                allowed = [f"{{{p}}}" for p in scope.params]
                 message = f"unknown param '{{{excerpt(name)}}}' in {key}"
                 self.error(node, message + _suggest(f"{{{name}}}", allowed, "params"))
                 return None
-        return wording.fill(value, self.values)
+        return wording.fill(value, scope.params)
 
-    def mapping(
-        self, node: yaml.MappingNode, allowed: Iterable[str], where: str
-    ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    def mapping(self, node: yaml.MappingNode, allowed: Iterable[str], where: str) -> _Fields:
         """Key name -> (key node, value node), reporting unknown and duplicate keys."""
         allowed = tuple(allowed)
-        fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        fields = _Fields()
+        guessed: list[str] = []
         for key_node, value_node in node.value:
-            self.count(key_node)
             if not isinstance(key_node, yaml.ScalarNode):
                 self.error(key_node, f"a key must be a plain word, not {_kind_of(key_node)}")
                 continue
@@ -547,23 +604,13 @@ class _Builder:
             elif key not in allowed:
                 shown = excerpt(key)
                 self.error(key_node, f"unknown key '{shown}' {where}{_suggest(key, allowed)}")
-                self.guessed.update(difflib.get_close_matches(key, allowed, n=1, cutoff=0.6))
+                guessed += difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             else:
                 fields[key] = (key_node, value_node)
+        fields.guessed = frozenset(guessed)
         return fields
 
-    def count(self, node: yaml.Node) -> None:
-        # Aliases share nodes, so a small file can expand exponentially: bound the walk itself,
-        # across included files too.
-        self.run.visited += 1
-        if self.run.visited >= MAX_YAML_NODES:  # and every node after: the budget stays spent
-            self.error(node, f"routine is too large (more than {MAX_YAML_NODES} nodes)")
-            raise _TooLarge
-
-    # -- values
-
     def scalar(self, node: yaml.Node, key: str, what: str) -> str | None:
-        self.count(node)
         if not isinstance(node, yaml.ScalarNode):
             self.error(node, f"{key} must be {what}, not {_kind_of(node)}")
             return None
@@ -574,9 +621,15 @@ class _Builder:
             return None
         return node.value
 
-    def text(self, fields: dict, key: str, required_in: yaml.Node | None = None) -> str | None:
+    def text(
+        self,
+        fields: _Fields,
+        key: str,
+        required_in: yaml.Node | None = None,
+        scope: _Scope = _NO_SCOPE,
+    ) -> str | None:
         if key not in fields:
-            if required_in is not None and key not in self.guessed:
+            if required_in is not None and key not in fields.guessed:
                 self.error(required_in, f"missing '{key}'")
             return None
         node = fields[key][1]
@@ -592,25 +645,25 @@ class _Builder:
                 node, f"{key} is too long ({len(value)} characters; at most {MAX_TEXT_CHARS})"
             )
             return None
-        if "{side}" in value and not self.sides_depth:
+        if "{side}" in value and not scope.in_sides:
             self.error(node, "'{side}' is used outside a 'sides' step")
         if key in ("say", "title"):
-            self.placeholders(node, key, value)
+            self.placeholders(node, key, value, scope)
         return value
 
-    def placeholders(self, node: yaml.Node, key: str, value: str) -> None:
-        """Only '{side}', '{round}' and '{rounds}', each where a step gives it a value."""
+    def placeholders(self, node: yaml.Node, key: str, value: str, scope: _Scope) -> None:
+        """Params, and '{side}', '{round}' and '{rounds}' where a step gives them a value."""
         for name in wording.placeholders(value):
-            if name in self.declared and not (name == "rounds" and self.repeat_depth):
+            if name in scope.declared and not (name == "rounds" and scope.in_repeat):
                 continue  # a param (inside a repeat, '{rounds}' is that repeat's count)
             if name not in wording.CONTEXT_PLACEHOLDERS:
-                allowed = [f"{{{p}}}" for p in (*wording.CONTEXT_PLACEHOLDERS, *self.values)]
+                allowed = [f"{{{p}}}" for p in (*wording.CONTEXT_PLACEHOLDERS, *scope.params)]
                 self.error(
                     node,
                     f"unknown placeholder '{{{excerpt(name)}}}' in {key}"
                     + _suggest(f"{{{name}}}", allowed),
                 )
-            elif name in ("round", "rounds") and not self.repeat_depth:
+            elif name in ("round", "rounds") and not scope.in_repeat:
                 self.error(node, f"'{{{name}}}' is used outside a 'repeat' step")
 
     def number(self, node: yaml.Node, key: str) -> float | int | None:
@@ -627,13 +680,15 @@ class _Builder:
         self.error(node, f"{key} must be a number, not {_kind_of(node)}")
         return None
 
-    def whole(self, node: yaml.Node, key: str, low: int, high: int) -> int | None:
+    def whole(
+        self, node: yaml.Node, key: str, low: int, high: int, scope: _Scope = _NO_SCOPE
+    ) -> int | None:
         value = self.scalar(node, key, "a whole number")
         if value is None:
             return None
         digits = value.strip()
         if node.tag == _TAG + "str" and "{" in digits:  # '{rounds}': a param's value
-            filled = self.filled(node, key, digits)
+            filled = self.filled(node, key, digits, scope)
             if filled is None:
                 return None
             digits = value = filled
@@ -647,14 +702,14 @@ class _Builder:
         self.error(node, f"{key} must be a whole number from {low} to {high}, not {_kind_of(node)}")
         return None
 
-    def duration(self, node: yaml.Node, key: str) -> float | None:
+    def duration(self, node: yaml.Node, key: str, scope: _Scope = _NO_SCOPE) -> float | None:
         value = self.scalar(node, key, "a duration")
         if value is None:
             return None
         # The text as written, read as decimal: YAML 1.1 would make 010 eight and 1:30 ninety.
         raw: object = value if node.tag in (_TAG + t for t in ("int", "float", "str")) else None
         if node.tag == _TAG + "str" and "{" in value:  # '{minutes}': a param's value
-            raw = value = self.filled(node, key, value)
+            raw = value = self.filled(node, key, value, scope)
             if value is None:
                 return None
         try:
@@ -680,7 +735,6 @@ class _Builder:
     # -- blocks
 
     def speech(self, node: yaml.Node) -> SpeechSettings:
-        self.count(node)
         if not isinstance(node, yaml.MappingNode):
             self.error(
                 node, f"speech must be a mapping of voice, rate and volume, not {_kind_of(node)}"
@@ -717,7 +771,6 @@ class _Builder:
 
     def wording(self, node: yaml.Node) -> dict[str, str]:
         """Phrase name -> the routine's own text for it, its placeholders checked."""
-        self.count(node)
         if not isinstance(node, yaml.MappingNode):
             self.error(
                 node, f"wording must be a mapping of phrase names to texts, not {_kind_of(node)}"
@@ -725,9 +778,8 @@ class _Builder:
             return {}
         fields = self.mapping(node, wording.PHRASES, "in wording")
         texts = {}
-        self.sides_depth += 1  # '{side}' may be in any of these phrases: they are said anywhere
         for name, (_, value_node) in fields.items():
-            text = self.text(fields, name)
+            text = self.text(fields, name, scope=_ANY_SIDE)
             if text is None:
                 continue
             problems = wording.check_phrase(name, text)
@@ -735,12 +787,10 @@ class _Builder:
                 self.error(value_node, problem)
             if not problems:
                 texts[name] = text
-        self.sides_depth -= 1
         return texts
 
     def pronounce(self, node: yaml.Node) -> tuple[tuple[str, str], ...]:
         """Written form -> spoken form, for the engine's ears only."""
-        self.count(node)
         if not isinstance(node, yaml.MappingNode):
             self.error(
                 node,
@@ -764,7 +814,6 @@ class _Builder:
         return tuple(pairs)
 
     def chimes(self, node: yaml.Node) -> tuple[ChimeChoice, ...]:
-        self.count(node)
         if not isinstance(node, yaml.MappingNode):
             roles = ", ".join(CHIME_ROLES)
             self.error(node, f"chimes must be a mapping of {roles} to sounds, not {_kind_of(node)}")
@@ -796,25 +845,26 @@ class _Builder:
             )
         return path
 
-    def steps(self, fields: dict, key: str, parent: yaml.Node, depth: int) -> tuple[Step, ...]:
+    def steps(
+        self, fields: _Fields, key: str, parent: yaml.Node, scope: _Scope
+    ) -> tuple[Step, ...]:
         if key not in fields:
-            if key not in self.guessed:
+            if key not in fields.guessed:
                 self.error(parent, f"missing '{key}'")
             return ()
         node = fields[key][1]
-        self.count(node)
         if not isinstance(node, yaml.SequenceNode):
             self.error(node, f"steps must be a list of steps, not {_kind_of(node)}")
             return ()
         if not node.value:
             self.error(node, "steps is empty; give at least one step")
             return ()
-        if depth - 1 > MAX_STEP_DEPTH:  # the top level's steps are in no block
+        if scope.depth - 1 > MAX_STEP_DEPTH:  # the top level's steps are in no block
             self.error(node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} blocks)")
             return ()
-        built = (self.step(item, depth) for item in node.value)
+        built = (self.step(item, scope) for item in node.value)
         steps = tuple(step for step in built if step is not None)
-        if depth == self.depth:
+        if scope.depth == self.depth:
             self.check_parts(steps)
         return steps
 
@@ -835,8 +885,7 @@ class _Builder:
             seen_middle |= step.part is None
             seen_closing |= step.part == "closing"
 
-    def step(self, node: yaml.Node, depth: int) -> Step | None:
-        self.count(node)
+    def step(self, node: yaml.Node, scope: _Scope) -> Step | None:
         if not isinstance(node, yaml.MappingNode):
             self.error(node, f"a step must be a mapping, like 'say: ...', not {_kind_of(node)}")
             return None
@@ -853,30 +902,27 @@ class _Builder:
         if misplaced:
             return None
         # A 'sides' step's own title may name '{side}': it reads "left and right" there.
-        self.sides_depth += kind == "sides"
-        title = self.text(fields, "title")
-        self.sides_depth -= kind == "sides"
-        part = self.part(fields["part"][1], depth) if "part" in fields else None
+        title_scope = replace(scope, in_sides=True) if kind == "sides" else scope
+        title = self.text(fields, "title", scope=title_scope)
+        part = self.part(fields["part"][1], scope) if "part" in fields else None
         if kind == "repeat":
-            self.repeat_depth += 1  # its steps may say '{round}' and '{rounds}'
-            built = self.repeat(node, fields, title, depth)
-            self.repeat_depth -= 1
+            built = self.repeat(node, fields, title, scope)
         elif kind == "sides":
-            built = self.sides(node, fields, title, depth)
+            built = self.sides(node, fields, title, scope)
         elif kind == "include":
-            built = self.include(node, fields, title, depth)
+            built = self.include(node, fields, title, scope)
         else:
-            built = self.action(node, fields, title)
+            built = self.action(node, fields, title, scope)
         return replace(built, part=part) if built is not None and part else built
 
-    def part(self, node: yaml.Node, depth: int) -> str | None:
+    def part(self, node: yaml.Node, scope: _Scope) -> str | None:
         value = self.scalar(node, "part", "opening or closing")
         if value is None:
             return None
         if value not in PARTS:
             message = f"part: '{excerpt(value)}' is not opening or closing"
             self.error(node, message + _suggest(value, PARTS))
-        elif depth != self.depth:
+        elif scope.depth != self.depth:
             self.error(node, "part: only a routine's top-level steps are opening or closing")
         else:
             return value
@@ -884,7 +930,6 @@ class _Builder:
 
     def without(self, node: yaml.Node) -> tuple[str, ...] | None:
         """`without:` the parts of an included routine to leave out: opening, closing."""
-        self.count(node)
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
         parts = []
         for item in items:
@@ -901,24 +946,27 @@ class _Builder:
             return None
         return tuple(dict.fromkeys(parts))
 
-    def action(self, node: yaml.Node, fields: dict, title: str | None) -> Action | None:
+    def action(
+        self, node: yaml.Node, fields: _Fields, title: str | None, scope: _Scope
+    ) -> Action | None:
         if not {"say", "hold", "pause"} & fields.keys():
             self.error(node, "a step needs 'say', 'hold' or 'pause'")
             return None
         for key in ("countdown", "halfway", "remind"):
             if key in fields and "hold" not in fields:
                 self.error(fields[key][0], f"'{key}' needs a 'hold' in the same step")
-        say = self.text(fields, "say")
+        say = self.text(fields, "say", scope=scope)
         if say is not None and not any(c.isalnum() for c in say):
             self.error(fields["say"][1], "say has nothing to speak (no letters or digits)")
-        hold = self.duration(fields["hold"][1], "hold") if "hold" in fields else None
-        pause = self.duration(fields["pause"][1], "pause") if "pause" in fields else None
+        hold = self.duration(fields["hold"][1], "hold", scope) if "hold" in fields else None
+        pause = self.duration(fields["pause"][1], "pause", scope) if "pause" in fields else None
         countdown = 0
         if "countdown" in fields:
-            countdown = self.whole(fields["countdown"][1], "countdown", 1, MAX_COUNTDOWN) or 0
+            countdown_node = fields["countdown"][1]
+            countdown = self.whole(countdown_node, "countdown", 1, MAX_COUNTDOWN, scope) or 0
             if hold is not None and countdown >= hold:
                 hold_text = excerpt(
-                    self.filled(fields["hold"][1], "hold", fields["hold"][1].value) or ""
+                    self.filled(fields["hold"][1], "hold", fields["hold"][1].value, scope) or ""
                 )
                 message = f"countdown: {countdown} does not fit in hold: {hold_text}"
                 self.error(
@@ -927,16 +975,15 @@ class _Builder:
         halfway = (
             bool(self.boolean(fields["halfway"][1], "halfway")) if "halfway" in fields else False
         )
-        remind = self.reminders(fields["remind"][1], hold) if "remind" in fields else ()
+        remind = self.reminders(fields["remind"][1], hold, scope) if "remind" in fields else ()
         positions = {key: self.pos(value) for key, (_, value) in fields.items()}
         return Action(
             self.pos(node), say, hold, countdown, halfway, pause, title,
             remind=remind, key_positions=positions,
         )  # fmt: skip
 
-    def reminders(self, node: yaml.Node, hold: float | None) -> tuple[Reminder, ...]:
+    def reminders(self, node: yaml.Node, hold: float | None, scope: _Scope) -> tuple[Reminder, ...]:
         """`remind:` words inside the hold; where they fit is the compiler's to say."""
-        self.count(node)
         if not isinstance(node, yaml.SequenceNode) or not node.value:
             self.error(node, "remind must be a list like [{every: 20s, say: Keep breathing.}],"
                        f" not {_kind_of(node)}")  # fmt: skip
@@ -944,11 +991,10 @@ class _Builder:
         if len(node.value) > MAX_REMINDERS:
             self.error(node, f"too many reminders ({len(node.value)}; at most {MAX_REMINDERS})")
             return ()
-        built = (self.reminder(item, hold) for item in node.value)
+        built = (self.reminder(item, hold, scope) for item in node.value)
         return tuple(reminder for reminder in built if reminder is not None)
 
-    def reminder(self, node: yaml.Node, hold: float | None) -> Reminder | None:
-        self.count(node)
+    def reminder(self, node: yaml.Node, hold: float | None, scope: _Scope) -> Reminder | None:
         if not isinstance(node, yaml.MappingNode):
             self.error(node, f"a reminder is a mapping like {{at: 30s, say: Halfway there.}},"
                        f" not {_kind_of(node)}")  # fmt: skip
@@ -960,20 +1006,20 @@ class _Builder:
             self.error(node, f"a reminder needs one of every, at and left, not {these}")
             return None
         kind = kinds[0]
-        say = self.text(fields, "say", node)
+        say = self.text(fields, "say", node, scope)
         if say is not None and not any(c.isalnum() for c in say):
             self.error(fields["say"][1], "say has nothing to speak (no letters or digits)")
             return None
-        seconds = self.duration(fields[kind][1], kind)
+        seconds = self.duration(fields[kind][1], kind, scope)
         if say is None or seconds is None:
             return None
         if kind == "every" and seconds < MIN_EVERY:
-            shown = excerpt(self.filled(fields[kind][1], kind, fields[kind][1].value) or "")
+            shown = excerpt(self.filled(fields[kind][1], kind, fields[kind][1].value, scope) or "")
             message = f"every: {shown} is too often (at least {MIN_EVERY} s between reminders)"
             self.error(fields[kind][1], message)
             return None
         if hold is not None and seconds >= hold:
-            shown = excerpt(self.filled(fields[kind][1], kind, fields[kind][1].value) or "")
+            shown = excerpt(self.filled(fields[kind][1], kind, fields[kind][1].value, scope) or "")
             what = {"every": "the time between reminders", "at": "the time after the hold starts",
                     "left": "the time before it ends"}[kind]  # fmt: skip
             self.error(fields[kind][1], f"{kind}: {shown} is not inside a hold of"
@@ -981,17 +1027,20 @@ class _Builder:
             return None
         return Reminder(kind, seconds, say, self.pos(node))
 
-    def repeat(self, node: yaml.Node, fields: dict, title: str | None, depth: int) -> Repeat | None:
-        times = self.whole(fields["repeat"][1], "repeat", 1, MAX_REPEAT)
-        rest = self.duration(fields["rest"][1], "rest") if "rest" in fields else 0.0
-        steps = self.steps(fields, "steps", node, depth + 1)
+    def repeat(
+        self, node: yaml.Node, fields: _Fields, title: str | None, scope: _Scope
+    ) -> Repeat | None:
+        times = self.whole(fields["repeat"][1], "repeat", 1, MAX_REPEAT, scope)
+        rest = self.duration(fields["rest"][1], "rest", scope) if "rest" in fields else 0.0
+        steps = self.steps(fields, "steps", node, scope.inside("repeat"))
         if times is None or rest is None or not steps:
             return None
         return Repeat(self.pos(node), times, steps, rest, title)
 
-    def sides(self, node: yaml.Node, fields: dict, title: str | None, depth: int) -> Sides | None:
+    def sides(
+        self, node: yaml.Node, fields: _Fields, title: str | None, scope: _Scope
+    ) -> Sides | None:
         sides_node = fields["sides"][1]
-        self.count(sides_node)
         names: list[str] = []
         if not isinstance(sides_node, yaml.SequenceNode):
             self.error(
@@ -1009,16 +1058,14 @@ class _Builder:
                     self.error(item, f"{message} {MAX_SIDE_CHARS})")
                 elif name is not None:
                     names.append(" ".join(name.split()))
-        rest = self.duration(fields["rest"][1], "rest") if "rest" in fields else 0.0
-        self.sides_depth += 1
-        steps = self.steps(fields, "steps", node, depth + 1)
-        self.sides_depth -= 1
+        rest = self.duration(fields["rest"][1], "rest", scope) if "rest" in fields else 0.0
+        steps = self.steps(fields, "steps", node, scope.inside("sides"))
         if not names or rest is None or not steps:
             return None
         return Sides(self.pos(node), tuple(names), steps, rest, title)
 
     def include(
-        self, node: yaml.Node, fields: dict, title: str | None, depth: int
+        self, node: yaml.Node, fields: _Fields, title: str | None, scope: _Scope
     ) -> Include | None:
         name_node = fields["include"][1]
         name = self.scalar(name_node, "include", "a routine's name or path")
@@ -1041,18 +1088,18 @@ class _Builder:
             chain = " -> ".join(p.name for p in (*self.stack, target))
             self.error(name_node, f"include loop: {chain}")
             return None
-        if depth > MAX_STEP_DEPTH:  # its steps would be in one block more than this step's
+        if scope.depth > MAX_STEP_DEPTH:  # its steps would be in one block more than this one
             self.error(
                 name_node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} blocks)"
             )
             return None
-        values = self.include_values(fields["with"][1]) if "with" in fields else {}
+        values = self.include_values(fields["with"][1], scope) if "with" in fields else {}
         without = self.without(fields["without"][1]) if "without" in fields else ()
         if values is None or without is None:
             return None
         stack = (*self.stack, target)
         try:
-            routine = _load(target, target.stem, stack, depth + 1, self.run, values)
+            routine = _load(target, target.stem, stack, scope.depth + 1, self.run, values)
         except RoutineError as e:
             self.problems.extend(e.problems)
             return None
@@ -1070,9 +1117,8 @@ class _Builder:
             routine = replace(routine, steps=kept)
         return Include(self.pos(node), name, routine, title)
 
-    def include_values(self, node: yaml.Node) -> dict[str, str] | None:
+    def include_values(self, node: yaml.Node, scope: _Scope) -> dict[str, str] | None:
         """`with:`: values for the included routine's params; '{name}' gives one of ours."""
-        self.count(node)
         if not isinstance(node, yaml.MappingNode):
             self.error(node, f"with must be a mapping of param names to values, like {{rounds: 4}},"
                        f" not {_kind_of(node)}")  # fmt: skip
@@ -1083,7 +1129,7 @@ class _Builder:
             if name is None:
                 return None
             if isinstance(value_node, yaml.ScalarNode) and "{" in value_node.value:
-                value = self.filled(value_node, f"with: {name}", value_node.value)
+                value = self.filled(value_node, f"with: {name}", value_node.value, scope)
             else:
                 value = self.param_value(value_node, f"with: {name}")
             if value is None:
@@ -1092,8 +1138,13 @@ class _Builder:
         return values
 
 
-class _TooLarge(Exception):
-    pass
+def _declared(fields: _Fields) -> frozenset[str]:
+    """Every param's name, its declaration valid or not: uses of a param whose declaration has
+    a problem of its own are not errors too."""
+    node = fields["params"][1] if "params" in fields else None
+    if not isinstance(node, yaml.MappingNode):
+        return frozenset()
+    return frozenset(key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode))
 
 
 def _misplaced_message(key: str, kind: str) -> str:
