@@ -198,3 +198,13 @@ def test_a_bad_params_block_is_one_line_at_its_place(tmp_path, params, step, mes
     with pytest.raises(RoutineError) as caught:
         load_routine(write(tmp_path, "r.yaml", text))
     assert str(caught.value) == f"{tmp_path / 'r.yaml'}:{message}"
+
+
+def test_show_names_the_params_their_values_and_what_they_allow(tmp_path):
+    path = write(tmp_path, "r.yaml", ROUNDS)
+    result = run("show", str(path), "--set", "minutes=150s")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[2] == (
+        "params: rounds=3 (3 or 4), minutes=150s (from 2m to 3m); choose with --set NAME=VALUE"
+    )

@@ -204,7 +204,9 @@ def show(routine, as_json, values, engine, voice, rate, volume) -> None:
     if as_json:
         click.echo(timeline_json(session.timeline), nl=False)
     else:
-        click.echo(timeline_table(session.timeline, session.routine.description), nl=False)
+        loaded = session.routine
+        table = timeline_table(session.timeline, loaded.description, loaded.params, loaded.values)
+        click.echo(table, nl=False)
 
 
 @cli.command()
