@@ -208,3 +208,25 @@ def test_show_names_the_params_their_values_and_what_they_allow(tmp_path):
     assert lines[2] == (
         "params: rounds=3 (3 or 4), minutes=150s (from 2m to 3m); choose with --set NAME=VALUE"
     )
+
+
+def test_play_and_export_take_set_too(tmp_path):
+    import wave
+
+    path = write(
+        tmp_path,
+        "r.yaml",
+        ROUNDS.replace("min: 2m", "min: 5s").replace("default: 2m", "default: 5s"),
+    )
+    refused = run("play", str(path), "--set", "rounds=5", "--no-journal")
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        "error: --set rounds=5: rounds may be 3 or 4\n",
+    )
+    out = tmp_path / "out.wav"
+    result = run("export", str(path), "-o", str(out), "--set", "rounds=4", "--set", "minutes=6s")
+    assert result.exit_code == 0, result.stderr
+    timeline = json.loads((tmp_path / "out.json").read_text())
+    assert [round(h["end"] - h["start"], 6) for h in timeline["holds"]] == [6.0] * 4
+    with wave.open(str(out)) as wav:
+        assert wav.getnframes() == round(timeline["duration"] * timeline["sample_rate"])
