@@ -204,3 +204,27 @@ def test_units_add_up_largest_first():
     assert parse_duration("1h 2min 3.5s") == 3723.5
     assert parse_duration("1 hr 30 mins") == 5400
     assert parse_duration("0:05") == 5.0
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (2.5, "2.5 s"),
+        (59, "59 s"),
+        (60, "1 min"),
+        (90, "1 min 30 s"),
+        (3600, "1 h"),
+        (3661, "1 h 1 min 1 s"),
+        (7205, "2 h 5 s"),
+        (3659, "1 h 59 s"),
+    ],
+)
+def test_short_durations_name_each_unit_once(seconds, shown):
+    from voiceguide.durations import format_short
+
+    assert format_short(seconds) == shown
+
+
+def test_a_duration_not_above_zero_says_so():
+    with pytest.raises(ValueError, match=r"^'-5s' is not a positive duration \(it must be above"):
+        parse_duration("-5s")

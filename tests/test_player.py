@@ -389,3 +389,43 @@ def test_resuming_mid_hold_says_the_time_left_rounded_not_floored(tmp_path):
     later = status_at(timeline, hold.end - round(0.4 * RATE))
     assert later.hold_left == pytest.approx(0.4, abs=1e-4)  # not floored to nothing
     assert reorientation(later).endswith("Hold, one second left.")
+
+
+def where_at(seconds_left: float, title: str = "Press the point…", **context) -> str:
+    from voiceguide.player import Status, where_words
+    from voiceguide.timeline import Context, Hold, StepSpan
+
+    hold = Hold(0, 30 * RATE, 1)
+    position = hold.end - round(17.6 * RATE)  # 17.6 s of the hold left
+    status = Status(
+        position,
+        StepSpan(1, title, 0, 60 * RATE),
+        2,
+        Context(**context),
+        hold,
+        None,
+        RATE,
+        position + round(seconds_left * RATE),
+    )
+    return where_words(status)
+
+
+@pytest.mark.parametrize(
+    ("left", "session"),
+    [
+        (2, "Five seconds in the session."),  # never less than five
+        (33, "Thirty-five seconds in the session."),  # to five seconds below a minute
+        (59, "One minute in the session."),
+        (91, "Two minutes in the session."),  # to whole minutes from a minute on
+        (3000, "Fifty minutes in the session."),
+    ],
+)
+def test_where_am_i_says_the_step_the_hold_and_the_session_left(left, session):
+    assert where_at(left) == f"Press the point. Eighteen seconds left. {session}"
+
+
+def test_where_am_i_names_the_round_and_the_side():
+    said = where_at(91, "Press.", round=(2, 3), side="left")
+    assert said == (
+        "Press. Round two of three. Left side. Eighteen seconds left. Two minutes in the session."
+    )
