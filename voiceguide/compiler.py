@@ -1,7 +1,8 @@
 """Routine in, timeline out.
 
 Two stages: `expand` unrolls repeats, sides and includes into a flat script of things to say,
-holds and silences (no times yet); `lay_out` puts that script on one sample-exact line, asking
+holds and silences (no times yet), in one lazy walk that also counts the session's limits;
+`lay_out` puts that script on one sample-exact line, asking
 `PhraseLengths` how long each phrase and chime is (`compile_routine` does both). The compiler
 never synthesizes: the caller gives lengths (from the speech cache, or any text -> samples
 function in tests).
@@ -9,6 +10,8 @@ function in tests).
 Timing rules, in words a routine author can rely on:
 - a hold of N s runs exactly N s, from the start chime's onset to the end chime's onset;
 - countdown numbers start on the last whole seconds of the hold; "Halfway." starts at mid-hold;
+- reminders start where they say (`at` after the start chime's onset, `left` before the end);
+  `every` ones where they overlap nothing; nothing said inside a hold overlaps anything else;
 - every step ends with a one-second breath of silence, or with exactly its `pause`;
 - a hold after words starts half a second after they end;
 - `rest` is silence between rounds (or sides), never after the last;
