@@ -228,3 +228,28 @@ def test_short_durations_name_each_unit_once(seconds, shown):
 def test_a_duration_not_above_zero_says_so():
     with pytest.raises(ValueError, match=r"^'-5s' is not a positive duration \(it must be above"):
         parse_duration("-5s")
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("1m1m", "'1m1m' is not a duration (use seconds like 10 or 2.5, or 10s, 1m, 1m30s, 1:30)"),
+        ("30s 1m", "'30s 1m' is not a duration (use seconds"),
+        ("010", "'010' is not a duration: write it without the leading zero"),
+        ("1:99", "'1:99' is not a duration (use seconds"),
+        ("-5s", "'-5s' is not a positive duration (it must be above zero)"),
+        ("nan", "'nan' is not a finite duration (use seconds"),
+        ("", "an empty text is not a duration (use seconds"),
+        ("1" + " " * 39 + "s", "'1" + " " * 39 + "s' is not a duration (use seconds"),
+        (True, "'True' is not a duration (use seconds"),
+    ],
+)
+def test_a_mistaken_duration_says_what_is_wrong(written, message):
+    with pytest.raises(ValueError) as caught:
+        parse_duration(written)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_duration_of_forty_characters_is_still_read():
+    assert parse_duration("1" + " " * 38 + "s") == 1.0  # 40 characters: the most
+    assert parse_duration("2 minutes 30 seconds") == 150.0

@@ -429,3 +429,22 @@ def test_where_am_i_names_the_round_and_the_side():
     assert said == (
         "Press. Round two of three. Left side. Eighteen seconds left. Two minutes in the session."
     )
+
+
+def test_resuming_goes_back_only_into_an_interrupted_instruction(tmp_path):
+    timeline, _, _, player, _, _ = make(tmp_path)
+    instruction = timeline.cues[1]  # "Press firmly on the spot.", then half a second of silence
+    assert instruction.role == "instruction"
+    assert player._resume_point(instruction.start + 1) == instruction.start
+    assert player._resume_point(instruction.end - 1) == instruction.start
+    # Once it has been said whole, nothing is said again: not at its last sample's end, nor in
+    # the silence after it.
+    assert player._resume_point(instruction.end) == instruction.end
+    assert player._resume_point(instruction.end + 100) == instruction.end + 100
+
+
+def test_resuming_words_do_not_double_a_titles_full_stop(tmp_path):
+    text = "title: t\nsteps:\n  - title: Breathe.\n    say: In and out.\n    hold: 10s\n"
+    timeline = timeline_of(tmp_path, text)
+    status = status_at(timeline, timeline.holds[0].start + 4 * RATE)
+    assert reorientation(status) == "Resuming. Breathe. Hold, six seconds left."
