@@ -448,3 +448,33 @@ def test_resuming_words_do_not_double_a_titles_full_stop(tmp_path):
     timeline = timeline_of(tmp_path, text)
     status = status_at(timeline, timeline.holds[0].start + 4 * RATE)
     assert reorientation(status) == "Resuming. Breathe. Hold, six seconds left."
+
+
+class EarlySink(RecordingSink):
+    """A sink that buffers, like the one-stream output: handed each sound AHEAD seconds before
+    its time, with that time, and given START seconds before the first."""
+
+    AHEAD = 0.25
+    START = 2.0
+
+
+def test_a_buffering_sink_gets_each_cue_early_with_the_exact_time_it_is_due(tmp_path):
+    timeline = timeline_of(tmp_path)
+    clock = FakeClock()
+    sink = EarlySink(clock)
+    player = Player(timeline, pcm_of, sink, clock, clock.wait_until, lambda s: None)
+    begin = clock()
+    assert player.run().finished
+    origin = begin + EarlySink.START  # more than LEAD_IN: the sink's own start wins
+    due = [origin + c.start / RATE for c in timeline.cues]
+    assert sink.due == due
+    assert [at for at, _ in sink.played] == [t - EarlySink.AHEAD for t in due]
+    assert [pcm for _, pcm in sink.played] == [pcm_of(c) for c in timeline.cues]
+    assert clock() == origin + timeline.length / RATE
+
+
+def test_a_plain_sink_is_told_each_cues_time_too(tmp_path):
+    timeline, clock, sink, player, _, _ = make(tmp_path)
+    begin = clock()
+    player.run()
+    assert sink.due == [begin + LEAD_IN + c.start / RATE for c in timeline.cues]
