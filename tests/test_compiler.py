@@ -277,3 +277,76 @@ def test_a_hold_is_rounded_to_the_nearest_sample_not_truncated(tmp_path, hold, s
     assert timeline.to_json()["holds"][0]["end"] - timeline.to_json()["holds"][0]["start"] == (
         pytest.approx(samples / RATE, abs=1e-6)
     )
+
+
+@pytest.mark.parametrize(
+    ("say", "title"),
+    [
+        ("Sit down. Then breathe.", "Sit down"),
+        ("x" * 48 + ".", "x" * 48),  # 48 characters: whole
+        (
+            "Breathe in, hold, breathe out, relax your jaw, and rest now.",
+            "Breathe in, hold, breathe out, relax your jaw…",  # cut at a word, no comma left
+        ),
+    ],
+)
+def test_a_title_made_from_words_is_their_first_sentence_cut_at_a_word(tmp_path, say, title):
+    timeline = compile_text(tmp_path, f"title: t\nsteps:\n  - say: '{say}'\n")
+    assert timeline.steps[0].title == title
+
+
+def test_words_inside_a_hold_may_touch_each_other_and_both_chimes(tmp_path):
+    # 'Keep going.' lasts 1.1 s; the start chime 1 s. Back to back is not an overlap.
+    timeline = compile_text(
+        tmp_path,
+        "title: t\nsteps:\n  - hold: 20s\n    remind:\n      - {at: 1s, say: Keep going.}\n"
+        "      - {at: 2.1s, say: Keep going.}\n      - {left: 1.1s, say: Keep going.}\n",
+    )
+    hold = timeline.holds[0]
+    inside = [
+        (c.start - hold.start, c.end - hold.start) for c in timeline.cues if c.role == "reminder"
+    ]
+    assert inside == [(22050, 46305), (46305, 70560), (20 * RATE - 24255, 20 * RATE)]
+
+
+def test_a_hold_as_long_as_its_start_chime_is_allowed(tmp_path):
+    timeline = compile_text(tmp_path, "title: t\nsteps:\n  - hold: 1s\n")  # the chime: 1 s
+    assert timeline.holds[0].length == RATE
+
+
+def test_words_inside_a_hold_belong_to_its_step_side_and_round(tmp_path):
+    timeline = compile_text(
+        tmp_path,
+        "title: t\nsteps:\n  - say: Start.\n  - sides: [left]\n    steps:\n"
+        "      - hold: 20s\n        halfway: true\n        remind: [{at: 2s, say: Breathe.}]\n",
+    )
+    inside = [c for c in timeline.cues if c.role in ("halfway", "reminder")]
+    assert [(c.text, c.step, c.context.side) for c in inside] == [
+        ("Breathe.", 2, "left"),
+        ("Halfway.", 2, "left"),
+    ]
+
+
+def test_compile_routine_uses_the_chimes_it_is_given(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("title: t\nsteps:\n  - hold: 5s\n")
+    timeline = compiler.compile_routine(
+        load_routine(path), EstimatedLengths(), INFO, {"hold-start": "bell"}
+    )
+    assert [c.sound for c in timeline.cues] == ["bell", "hold-end", "session-end"]
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("999", "nine hundred and ninety-nine"),
+        ("1000", "1000"),
+        ("2.0", "2.0"),
+        ("1:30", "one minute and thirty seconds"),
+        ("gently", "gently"),
+    ],
+)
+def test_a_params_value_is_said_in_words_where_it_is_a_whole_number_or_duration(value, said):
+    from voiceguide.wording import ENGLISH
+
+    assert compiler.spoken_values({"n": value}, ENGLISH) == {"n": said}
