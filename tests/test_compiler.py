@@ -350,3 +350,31 @@ def test_a_params_value_is_said_in_words_where_it_is_a_whole_number_or_duration(
     from voiceguide.wording import ENGLISH
 
     assert compiler.spoken_values({"n": value}, ENGLISH) == {"n": said}
+
+
+def test_a_holds_chimes_belong_to_its_side(tmp_path):
+    timeline = compile_text(
+        tmp_path, "title: t\nsteps:\n  - sides: [left]\n    steps:\n      - hold: 5s\n"
+    )
+    chimes = [(c.role, c.context.side) for c in timeline.cues if c.kind == "chime"]
+    assert chimes == [("hold-start", "left"), ("hold-end", "left"), ("session-end", None)]
+
+
+def test_speech_that_takes_a_session_past_12_hours_is_refused_once_laid_out(tmp_path):
+    # The pause alone is within 12 h (so expanding accepts it); its words and the closing
+    # chime are not.
+    text = "title: t\nsteps:\n  - say: Rest now.\n    pause: 11:59:59\n"
+    with pytest.raises(RoutineError) as caught:
+        compile_text(tmp_path, text)
+    assert str(caught.value) == (
+        f"{tmp_path / 'routine.yaml'}:3:5: the session would last more than 12 h"
+        " (by the end of this step)"
+    )
+
+
+def test_halfway_in_a_hold_too_short_for_it_is_named(tmp_path):
+    with pytest.raises(RoutineError) as caught:
+        compile_text(tmp_path, "title: t\nsteps:\n  - hold: 1.5s\n    halfway: true\n")
+    assert caught.value.problems[0].message == (
+        "halfway does not fit in a 1.5 s hold (it would overlap the start chime or the end)"
+    )
