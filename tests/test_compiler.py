@@ -378,3 +378,86 @@ def test_halfway_in_a_hold_too_short_for_it_is_named(tmp_path):
     assert caught.value.problems[0].message == (
         "halfway does not fit in a 1.5 s hold (it would overlap the start chime or the end)"
     )
+
+
+def test_too_many_parts_are_refused_at_the_step_that_passes_the_limit(tmp_path):
+    # 60 x 60 x 60 silences of a millisecond: 216 000 parts in 3.6 minutes, no 12 h to stop it.
+    (tmp_path / "leaf.yaml").write_text("title: l\nsteps:\n" + "  - pause: 0.001\n" * 60)
+    (tmp_path / "mid.yaml").write_text("title: m\nsteps:\n" + "  - include: leaf\n" * 60)
+    with pytest.raises(RoutineError) as caught:
+        compile_text(tmp_path, "title: t\nsteps:\n" + "  - include: mid\n" * 60)
+    # 200 000 / 3 600 parts a step: the 56th step (line 58) passes the limit.
+    assert str(caught.value) == (
+        f"{tmp_path / 'routine.yaml'}:58:5: the session has too many parts"
+        f" (more than {compiler.MAX_PARTS} by this step)"
+    )
+
+
+def test_too_many_different_phrases_are_refused_before_any_is_synthesized(tmp_path):
+    sides = ", ".join(f"s{n}" for n in range(30))
+    text = (
+        f"title: t\nsteps:\n  - say: Start.\n  - sides: [{sides}]\n    steps:\n"
+        "      - repeat: 100\n        steps:\n          - say: 'Press {side} {round}.'\n"
+    )
+    lengths = EstimatedLengths()
+    with pytest.raises(RoutineError) as caught:
+        compile_text(tmp_path, text, lengths)
+    assert str(caught.value) == (
+        f"{tmp_path / 'routine.yaml'}:4:5: the session says too many different things"
+        f" (more than {compiler.MAX_PHRASES} phrases by this step)"
+    )
+    assert lengths.asked == []
+
+
+def test_too_much_text_is_refused_before_any_is_synthesized(tmp_path):
+    words = "word " * 120  # 600 characters, said 200 times with a different ending
+    text = (
+        "title: t\nsteps:\n  - sides: [a, b]\n    steps:\n      - repeat: 100\n"
+        f"        steps:\n          - say: '{words}{{side}} {{round}}.'\n"
+    )
+    with pytest.raises(RoutineError) as caught:
+        compile_text(tmp_path, text)
+    assert str(caught.value) == (
+        f"{tmp_path / 'routine.yaml'}:3:5: the session says too much (more than"
+        f" {compiler.MAX_SPEECH_CHARS} characters of different phrases by this step)"
+    )
+
+
+def test_announcements_rest_and_context_inside_sides_and_rounds(tmp_path):
+    timeline = compile_text(
+        tmp_path,
+        "title: t\nsteps:\n  - sides: [left, right]\n    rest: 7s\n    steps:\n"
+        "      - repeat: 2\n        steps:\n          - say: Press.\n",
+    )
+    speech = [c for c in timeline.cues if c.kind == "speech"]
+    assert [(c.text, c.role, c.context.round, c.context.side) for c in speech] == [
+        ("Left side.", "side", None, "left"),
+        ("Round one of two.", "round", (1, 2), "left"),
+        ("Press.", "instruction", (1, 2), "left"),
+        ("Round two of two.", "round", (2, 2), "left"),
+        ("Press.", "instruction", (2, 2), "left"),
+        ("Switch sides. Right side.", "side", None, "right"),
+        ("Round one of two.", "round", (1, 2), "right"),
+        ("Press.", "instruction", (1, 2), "right"),
+        ("Round two of two.", "round", (2, 2), "right"),
+        ("Press.", "instruction", (2, 2), "right"),
+    ]
+    # The rest is between the sides, not after the last: a breath ends each step.
+    gap = speech[5].start - speech[4].end
+    assert gap == RATE + 7 * RATE
+    assert timeline.cues[-1].start - speech[-1].end == RATE
+
+
+@pytest.mark.parametrize(
+    ("steps", "title"),
+    [
+        ("  - sides: [left, right]\n    steps:\n      - say: Press.\n", "Press (left, right)"),
+        ("  - repeat: 3\n    steps:\n      - say: 'Press, round {round}.'\n",
+         "Press, round {round} (3 rounds)"),
+        ("  - sides: [left, right]\n    steps:\n      - repeat: 2\n        steps:\n"
+         "          - say: 'The {side} point, round {round}.'\n",
+         "The left and right point, round {round} (2 rounds)"),
+    ],
+)  # fmt: skip
+def test_made_up_titles_name_the_sides_and_keep_what_has_no_single_value(tmp_path, steps, title):
+    assert compile_text(tmp_path, "title: t\nsteps:\n" + steps).steps[0].title == title
