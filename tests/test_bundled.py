@@ -8,7 +8,8 @@ from fakes import EstimatedLengths
 from voiceguide import bundled
 from voiceguide.compiler import compile_routine
 from voiceguide.loader import load_routine
-from voiceguide.timeline import SpeechInfo, Timeline
+from voiceguide.speech import SpeechSettings
+from voiceguide.timeline import Timeline
 
 RATE = 22050
 NAMES = ["back-foam-roller", "back-full", "back-hands", "back-massage-ball", "headache-acupressure"]
@@ -16,7 +17,11 @@ BACK_SAFETY = "If you have significant back pain of any kind, see a doctor as so
 
 
 def timeline(name: str) -> Timeline:
-    return compile_routine(load_routine(name), EstimatedLengths(), SpeechInfo("fake", "v", 135, 1))
+    return compile_routine(
+        load_routine(name),
+        EstimatedLengths(),
+        SpeechSettings(engine="fake", voice="v", rate=135, volume=1),
+    )
 
 
 def spoken(name: str) -> str:

@@ -11,10 +11,11 @@ from fakes import EstimatedLengths
 from voiceguide import compiler
 from voiceguide.errors import RoutineError
 from voiceguide.loader import load_routine
-from voiceguide.timeline import SpeechInfo, Timeline
+from voiceguide.speech import SpeechSettings
+from voiceguide.timeline import Timeline
 
 RATE = 22050
-INFO = SpeechInfo("fake", "test", 150, 1.0)
+INFO = SpeechSettings(engine="fake", voice="test", rate=150, volume=1.0)
 
 
 def compile_text(tmp_path: Path, text: str, lengths: EstimatedLengths | None = None) -> Timeline:
@@ -264,3 +265,199 @@ def test_session_length_is_checked_before_anything_is_expanded(tmp_path):
     with pytest.raises(RoutineError, match="more than 12 h"):
         compile_text(tmp_path, text, lengths)
     assert lengths.asked == []  # no phrase length was even asked for
+
+
+@pytest.mark.parametrize(("hold", "samples"), [("2.3s", 50715), ("1.4s", 30870), ("8.2s", 180810)])
+def test_a_hold_is_rounded_to_the_nearest_sample_not_truncated(tmp_path, hold, samples):
+    # 2.3 * 22050 is 50714.999... in floating point: int() would lose a sample.
+    timeline = compile_text(tmp_path, f"title: t\nsteps:\n  - hold: {hold}\n")
+    start, end = (c for c in timeline.cues if c.role in ("hold-start", "hold-end"))
+    assert end.start - start.start == samples
+    assert timeline.holds[0].length == samples
+    assert timeline.to_json()["holds"][0]["end"] - timeline.to_json()["holds"][0]["start"] == (
+        pytest.approx(samples / RATE, abs=1e-6)
+    )
+
+
+@pytest.mark.parametrize(
+    ("say", "title"),
+    [
+        ("Sit down. Then breathe.", "Sit down"),
+        ("x" * 48 + ".", "x" * 48),  # 48 characters: whole
+        (
+            "Breathe in, hold, breathe out, relax your jaw, and rest now.",
+            "Breathe in, hold, breathe out, relax your jaw…",  # cut at a word, no comma left
+        ),
+    ],
+)
+def test_a_title_made_from_words_is_their_first_sentence_cut_at_a_word(tmp_path, say, title):
+    timeline = compile_text(tmp_path, f"title: t\nsteps:\n  - say: '{say}'\n")
+    assert timeline.steps[0].title == title
+
+
+def test_words_inside_a_hold_may_touch_each_other_and_both_chimes(tmp_path):
+    # 'Keep going.' lasts 1.1 s; the start chime 1 s. Back to back is not an overlap.
+    timeline = compile_text(
+        tmp_path,
+        "title: t\nsteps:\n  - hold: 20s\n    remind:\n      - {at: 1s, say: Keep going.}\n"
+        "      - {at: 2.1s, say: Keep going.}\n      - {left: 1.1s, say: Keep going.}\n",
+    )
+    hold = timeline.holds[0]
+    inside = [
+        (c.start - hold.start, c.end - hold.start) for c in timeline.cues if c.role == "reminder"
+    ]
+    assert inside == [(22050, 46305), (46305, 70560), (20 * RATE - 24255, 20 * RATE)]
+
+
+def test_a_hold_as_long_as_its_start_chime_is_allowed(tmp_path):
+    timeline = compile_text(tmp_path, "title: t\nsteps:\n  - hold: 1s\n")  # the chime: 1 s
+    assert timeline.holds[0].length == RATE
+
+
+def test_words_inside_a_hold_belong_to_its_step_side_and_round(tmp_path):
+    timeline = compile_text(
+        tmp_path,
+        "title: t\nsteps:\n  - say: Start.\n  - sides: [left]\n    steps:\n"
+        "      - hold: 20s\n        halfway: true\n        remind: [{at: 2s, say: Breathe.}]\n",
+    )
+    inside = [c for c in timeline.cues if c.role in ("halfway", "reminder")]
+    assert [(c.text, c.step, c.context.side) for c in inside] == [
+        ("Breathe.", 2, "left"),
+        ("Halfway.", 2, "left"),
+    ]
+
+
+def test_compile_routine_uses_the_chimes_it_is_given(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("title: t\nsteps:\n  - hold: 5s\n")
+    timeline = compiler.compile_routine(
+        load_routine(path), EstimatedLengths(), INFO, {"hold-start": "bell"}
+    )
+    assert [c.sound for c in timeline.cues] == ["bell", "hold-end", "session-end"]
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("999", "nine hundred and ninety-nine"),
+        ("1000", "1000"),
+        ("2.0", "2.0"),
+        ("1:30", "one minute and thirty seconds"),
+        ("gently", "gently"),
+    ],
+)
+def test_a_params_value_is_said_in_words_where_it_is_a_whole_number_or_duration(value, said):
+    from voiceguide.wording import ENGLISH
+
+    assert compiler.spoken_values({"n": value}, ENGLISH) == {"n": said}
+
+
+def test_a_holds_chimes_belong_to_its_side(tmp_path):
+    timeline = compile_text(
+        tmp_path, "title: t\nsteps:\n  - sides: [left]\n    steps:\n      - hold: 5s\n"
+    )
+    chimes = [(c.role, c.context.side) for c in timeline.cues if c.kind == "chime"]
+    assert chimes == [("hold-start", "left"), ("hold-end", "left"), ("session-end", None)]
+
+
+def test_speech_that_takes_a_session_past_12_hours_is_refused_once_laid_out(tmp_path):
+    # The pause alone is within 12 h (so expanding accepts it); its words and the closing
+    # chime are not.
+    text = "title: t\nsteps:\n  - say: Rest now.\n    pause: 11:59:59\n"
+    with pytest.raises(RoutineError) as caught:
+        compile_text(tmp_path, text)
+    assert str(caught.value) == (
+        f"{tmp_path / 'routine.yaml'}:3:5: the session would last more than 12 h"
+        " (by the end of this step)"
+    )
+
+
+def test_halfway_in_a_hold_too_short_for_it_is_named(tmp_path):
+    with pytest.raises(RoutineError) as caught:
+        compile_text(tmp_path, "title: t\nsteps:\n  - hold: 1.5s\n    halfway: true\n")
+    assert caught.value.problems[0].message == (
+        "halfway does not fit in a 1.5 s hold (it would overlap the start chime or the end)"
+    )
+
+
+def test_too_many_parts_are_refused_at_the_step_that_passes_the_limit(tmp_path):
+    # 60 x 60 x 60 silences of a millisecond: 216 000 parts in 3.6 minutes, no 12 h to stop it.
+    (tmp_path / "leaf.yaml").write_text("title: l\nsteps:\n" + "  - pause: 0.001\n" * 60)
+    (tmp_path / "mid.yaml").write_text("title: m\nsteps:\n" + "  - include: leaf\n" * 60)
+    with pytest.raises(RoutineError) as caught:
+        compile_text(tmp_path, "title: t\nsteps:\n" + "  - include: mid\n" * 60)
+    # 200 000 / 3 600 parts a step: the 56th step (line 58) passes the limit.
+    assert str(caught.value) == (
+        f"{tmp_path / 'routine.yaml'}:58:5: the session has too many parts"
+        f" (more than {compiler.MAX_PARTS} by this step)"
+    )
+
+
+def test_too_many_different_phrases_are_refused_before_any_is_synthesized(tmp_path):
+    sides = ", ".join(f"s{n}" for n in range(30))
+    text = (
+        f"title: t\nsteps:\n  - say: Start.\n  - sides: [{sides}]\n    steps:\n"
+        "      - repeat: 100\n        steps:\n          - say: 'Press {side} {round}.'\n"
+    )
+    lengths = EstimatedLengths()
+    with pytest.raises(RoutineError) as caught:
+        compile_text(tmp_path, text, lengths)
+    assert str(caught.value) == (
+        f"{tmp_path / 'routine.yaml'}:4:5: the session says too many different things"
+        f" (more than {compiler.MAX_PHRASES} phrases by this step)"
+    )
+    assert lengths.asked == []
+
+
+def test_too_much_text_is_refused_before_any_is_synthesized(tmp_path):
+    words = "word " * 120  # 600 characters, said 200 times with a different ending
+    text = (
+        "title: t\nsteps:\n  - sides: [a, b]\n    steps:\n      - repeat: 100\n"
+        f"        steps:\n          - say: '{words}{{side}} {{round}}.'\n"
+    )
+    with pytest.raises(RoutineError) as caught:
+        compile_text(tmp_path, text)
+    assert str(caught.value) == (
+        f"{tmp_path / 'routine.yaml'}:3:5: the session says too much (more than"
+        f" {compiler.MAX_SPEECH_CHARS} characters of different phrases by this step)"
+    )
+
+
+def test_announcements_rest_and_context_inside_sides_and_rounds(tmp_path):
+    timeline = compile_text(
+        tmp_path,
+        "title: t\nsteps:\n  - sides: [left, right]\n    rest: 7s\n    steps:\n"
+        "      - repeat: 2\n        steps:\n          - say: Press.\n",
+    )
+    speech = [c for c in timeline.cues if c.kind == "speech"]
+    assert [(c.text, c.role, c.context.round, c.context.side) for c in speech] == [
+        ("Left side.", "side", None, "left"),
+        ("Round one of two.", "round", (1, 2), "left"),
+        ("Press.", "instruction", (1, 2), "left"),
+        ("Round two of two.", "round", (2, 2), "left"),
+        ("Press.", "instruction", (2, 2), "left"),
+        ("Switch sides. Right side.", "side", None, "right"),
+        ("Round one of two.", "round", (1, 2), "right"),
+        ("Press.", "instruction", (1, 2), "right"),
+        ("Round two of two.", "round", (2, 2), "right"),
+        ("Press.", "instruction", (2, 2), "right"),
+    ]
+    # The rest is between the sides, not after the last: a breath ends each step.
+    gap = speech[5].start - speech[4].end
+    assert gap == RATE + 7 * RATE
+    assert timeline.cues[-1].start - speech[-1].end == RATE
+
+
+@pytest.mark.parametrize(
+    ("steps", "title"),
+    [
+        ("  - sides: [left, right]\n    steps:\n      - say: Press.\n", "Press (left, right)"),
+        ("  - repeat: 3\n    steps:\n      - say: 'Press, round {round}.'\n",
+         "Press, round {round} (3 rounds)"),
+        ("  - sides: [left, right]\n    steps:\n      - repeat: 2\n        steps:\n"
+         "          - say: 'The {side} point, round {round}.'\n",
+         "The left and right point, round {round} (2 rounds)"),
+    ],
+)  # fmt: skip
+def test_made_up_titles_name_the_sides_and_keep_what_has_no_single_value(tmp_path, steps, title):
+    assert compile_text(tmp_path, "title: t\nsteps:\n" + steps).steps[0].title == title

@@ -13,7 +13,7 @@ from voiceguide.compiler import compile_routine
 from voiceguide.console import Controls, PlainDisplay, TerminalDisplay, parse_keys, status_lines
 from voiceguide.loader import load_routine
 from voiceguide.player import BACK, NEXT, PAUSE, QUIT, status_at
-from voiceguide.timeline import SpeechInfo
+from voiceguide.speech import SpeechSettings
 
 RATE = 22050
 
@@ -47,7 +47,11 @@ def timeline(tmp_path: Path):
         "title: T\nsteps:\n  - say: First.\n  - repeat: 2\n    steps:\n      - say: Press.\n"
         "        hold: 20s\n  - sides: [left, right]\n    steps:\n      - say: The {side} point.\n"
     )
-    return compile_routine(load_routine(path), EstimatedLengths(), SpeechInfo("fake", "v", 150, 1))
+    return compile_routine(
+        load_routine(path),
+        EstimatedLengths(),
+        SpeechSettings(engine="fake", voice="v", rate=150, volume=1),
+    )
 
 
 def test_the_display_describes_step_round_hold_and_next(tmp_path):

@@ -65,3 +65,61 @@ def test_an_interruption_inside_the_open_leaves_no_temporary(tmp_path: Path, mon
     with pytest.raises(KeyboardInterrupt), AtomicFiles() as staged, staged.open(tmp_path / "x"):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_replace_of_a_file_that_existed_keeps_the_old_one(tmp_path: Path, monkeypatch):
+    # The new file cannot take the old one's place after the old one was set aside: the old
+    # one must come back, byte for byte, and nothing else stay behind.
+    (tmp_path / "a.txt").write_text("old a")
+    real_replace = os.replace
+
+    def replace(source, target):
+        if Path(source).name.endswith(".part"):  # the new file's rename, not the setting aside
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(OSError):
+        write_all(tmp_path, ["a.txt"])
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old a"
+
+
+def test_a_commit_replaces_an_existing_file_and_leaves_no_set_aside_copy(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("old a")
+    write_all(tmp_path, ["a.txt", "b.txt"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+    assert (tmp_path / "a.txt").read_text() == "new a.txt"
+
+
+def test_an_undone_commit_removes_the_new_files_it_had_published(tmp_path: Path, monkeypatch):
+    # 'new.txt' (there was none) is published first; then 'a.txt' cannot be: the whole set is
+    # undone, so 'new.txt' must go again and 'a.txt' keep its old content.
+    (tmp_path / "a.txt").write_text("old a")
+    real_replace = os.replace
+
+    def replace(source, target):
+        if Path(target).name == "a.txt" and Path(source).name.endswith(".part"):
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(OSError):
+        write_all(tmp_path, ["new.txt", "a.txt"])
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old a"
+
+
+def test_a_file_that_exists_is_refused_by_name_without_overwrite(tmp_path: Path):
+    from voiceguide.errors import OutputError
+
+    (tmp_path / "a.txt").write_text("old a")
+    with pytest.raises(OutputError) as caught, AtomicFiles(overwrite=False) as staged:
+        with staged.open(tmp_path / "a.txt") as f:
+            f.write(b"new")
+        staged.commit()
+    assert str(caught.value) == f"{tmp_path / 'a.txt'} exists; use --force to overwrite it"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old a"

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from voiceguide.compiler import compile_routine
 from voiceguide.errors import RoutineError
 from voiceguide.loader import load_routine
-from voiceguide.timeline import SpeechInfo
+from voiceguide.speech import SpeechSettings
 
 FINDINGS = Path(__file__).resolve().parent / "fuzz-findings"
 EXAMPLES = int(os.environ.get("VOICEGUIDE_FUZZ_EXAMPLES", "300"))
@@ -46,7 +46,11 @@ def judge(data: bytes, folder: Path) -> None:
     path.write_bytes(data)
     try:
         routine = load_routine(path)
-        timeline = compile_routine(routine, EstimatedLengths(), SpeechInfo("fake", "v", 150, 0.9))
+        timeline = compile_routine(
+            routine,
+            EstimatedLengths(),
+            SpeechSettings(engine="fake", voice="v", rate=150, volume=0.9),
+        )
     except RoutineError as e:
         lines = str(e).split("\n")
         assert 1 <= len(lines) <= 21, f"{len(lines)} lines"

@@ -11,7 +11,8 @@ from voiceguide import bundled
 from voiceguide.durations import format_clock, parse_duration
 from voiceguide.errors import RoutineError
 from voiceguide.loader import load_routine
-from voiceguide.routine import Action, Include, Repeat, Sides, SpeechSettings
+from voiceguide.routine import Action, Include, Repeat, Sides
+from voiceguide.speech import SpeechSettings
 
 
 @pytest.mark.parametrize(
@@ -160,14 +161,18 @@ def test_a_sides_steps_own_title_may_name_the_side(tmp_path):
     from fakes import EstimatedLengths
 
     from voiceguide.compiler import compile_routine
-    from voiceguide.timeline import SpeechInfo
+    from voiceguide.speech import SpeechSettings
 
     path = tmp_path / "r.yaml"
     path.write_text(
         "title: t\nsteps:\n  - sides: [left, right]\n    title: The {side} hand\n"
         "    steps:\n      - say: Press.\n"
     )
-    timeline = compile_routine(load_routine(path), EstimatedLengths(), SpeechInfo("f", "v", 150, 1))
+    timeline = compile_routine(
+        load_routine(path),
+        EstimatedLengths(),
+        SpeechSettings(engine="f", voice="v", rate=150, volume=1),
+    )
     assert timeline.steps[0].title == "The left and right hand"
 
 
@@ -179,3 +184,72 @@ def test_problems_are_listed_in_the_order_of_the_file(tmp_path):
     with pytest.raises(RoutineError) as caught:
         load_routine(path)
     assert [(p.line, p.column) for p in caught.value.problems] == [(4, 5), (5, 5), (6, 5)]
+
+
+@pytest.mark.parametrize(
+    ("unit", "seconds"),
+    [
+        ("h", 3600), ("hr", 3600), ("hour", 3600), ("hours", 3600),
+        ("m", 60), ("min", 60), ("mins", 60), ("minute", 60), ("minutes", 60),
+        ("s", 1), ("sec", 1), ("secs", 1), ("second", 1), ("seconds", 1),
+    ],
+)  # fmt: skip
+def test_every_unit_counts_what_it_names(unit, seconds):
+    # Two of them, with and without a space: 'minutes' read as 1 s or 'hr' as 360 s is caught.
+    assert parse_duration(f"2{unit}") == 2 * seconds
+    assert parse_duration(f"2 {unit}") == 2 * seconds
+
+
+def test_units_add_up_largest_first():
+    assert parse_duration("1h 2min 3.5s") == 3723.5
+    assert parse_duration("1 hr 30 mins") == 5400
+    assert parse_duration("0:05") == 5.0
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (2.5, "2.5 s"),
+        (59, "59 s"),
+        (60, "1 min"),
+        (90, "1 min 30 s"),
+        (3600, "1 h"),
+        (3661, "1 h 1 min 1 s"),
+        (7205, "2 h 5 s"),
+        (3659, "1 h 59 s"),
+    ],
+)
+def test_short_durations_name_each_unit_once(seconds, shown):
+    from voiceguide.durations import format_short
+
+    assert format_short(seconds) == shown
+
+
+def test_a_duration_not_above_zero_says_so():
+    with pytest.raises(ValueError, match=r"^'-5s' is not a positive duration \(it must be above"):
+        parse_duration("-5s")
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("1m1m", "'1m1m' is not a duration (use seconds like 10 or 2.5, or 10s, 1m, 1m30s, 1:30)"),
+        ("30s 1m", "'30s 1m' is not a duration (use seconds"),
+        ("010", "'010' is not a duration: write it without the leading zero"),
+        ("1:99", "'1:99' is not a duration (use seconds"),
+        ("-5s", "'-5s' is not a positive duration (it must be above zero)"),
+        ("nan", "'nan' is not a finite duration (use seconds"),
+        ("", "an empty text is not a duration (use seconds"),
+        ("1" + " " * 39 + "s", "'1" + " " * 39 + "s' is not a duration (use seconds"),
+        (True, "'True' is not a duration (use seconds"),
+    ],
+)
+def test_a_mistaken_duration_says_what_is_wrong(written, message):
+    with pytest.raises(ValueError) as caught:
+        parse_duration(written)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_duration_of_forty_characters_is_still_read():
+    assert parse_duration("1" + " " * 38 + "s") == 1.0  # 40 characters: the most
+    assert parse_duration("2 minutes 30 seconds") == 150.0

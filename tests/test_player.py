@@ -24,8 +24,9 @@ from voiceguide.player import (
     reorientation,
     status_at,
 )
-from voiceguide.timeline import Cue, SpeechInfo, Timeline
-from voiceguide.wording import wording_for
+from voiceguide.speech import SpeechSettings
+from voiceguide.timeline import Cue, Timeline
+from voiceguide.wording import ENGLISH, wording_for
 
 RATE = 22050
 ROUTINE = """\
@@ -49,7 +50,9 @@ def timeline_of(tmp_path: Path, text: str = ROUTINE) -> Timeline:
     path = tmp_path / "routine.yaml"
     path.write_text(text)
     return compile_routine(
-        load_routine(path), EstimatedLengths(), SpeechInfo("fake", "v", 150, 1.0)
+        load_routine(path),
+        EstimatedLengths(),
+        SpeechSettings(engine="fake", voice="v", rate=150, volume=1.0),
     )
 
 
@@ -358,3 +361,120 @@ def test_where_am_i_in_a_language_without_a_catalog_says_nothing_and_plays_on(tm
     outcome = player.run()
     assert outcome.finished and said == []
     assert [pcm for _, pcm in sink.played] == [pcm_of(c) for c in timeline.cues]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (17.6, "eighteen seconds"),  # rounded, not truncated to 'seventeen'
+        (17.4, "seventeen seconds"),
+        (59.6, "one minute"),
+        (90.5, "one minute and thirty seconds"),  # round half to even: 90
+        (0.2, "one second"),  # never 'zero seconds'
+        (125, "two minutes and five seconds"),
+    ],
+)
+def test_time_left_is_said_rounded_to_the_second(seconds, words):
+    assert ENGLISH.seconds_in_words(seconds) == words
+
+
+def test_resuming_mid_hold_says_the_time_left_rounded_not_floored(tmp_path):
+    timeline = timeline_of(tmp_path)
+    hold = timeline.holds[0]  # 30 s
+    status = status_at(timeline, hold.end - round(17.6 * RATE))
+    assert status.hold_left == pytest.approx(17.6, abs=1e-4)
+    assert (
+        reorientation(status) == "Resuming. Press firmly on the spot. Hold, eighteen seconds left."
+    )
+    later = status_at(timeline, hold.end - round(0.4 * RATE))
+    assert later.hold_left == pytest.approx(0.4, abs=1e-4)  # not floored to nothing
+    assert reorientation(later).endswith("Hold, one second left.")
+
+
+def where_at(seconds_left: float, title: str = "Press the point…", **context) -> str:
+    from voiceguide.player import Status, where_words
+    from voiceguide.timeline import Context, Hold, StepSpan
+
+    hold = Hold(0, 30 * RATE, 1)
+    position = hold.end - round(17.6 * RATE)  # 17.6 s of the hold left
+    status = Status(
+        position,
+        StepSpan(1, title, 0, 60 * RATE),
+        2,
+        Context(**context),
+        hold,
+        None,
+        RATE,
+        position + round(seconds_left * RATE),
+    )
+    return where_words(status)
+
+
+@pytest.mark.parametrize(
+    ("left", "session"),
+    [
+        (2, "Five seconds in the session."),  # never less than five
+        (33, "Thirty-five seconds in the session."),  # to five seconds below a minute
+        (59, "One minute in the session."),
+        (91, "Two minutes in the session."),  # to whole minutes from a minute on
+        (3000, "Fifty minutes in the session."),
+    ],
+)
+def test_where_am_i_says_the_step_the_hold_and_the_session_left(left, session):
+    assert where_at(left) == f"Press the point. Eighteen seconds left. {session}"
+
+
+def test_where_am_i_names_the_round_and_the_side():
+    said = where_at(91, "Press.", round=(2, 3), side="left")
+    assert said == (
+        "Press. Round two of three. Left side. Eighteen seconds left. Two minutes in the session."
+    )
+
+
+def test_resuming_goes_back_only_into_an_interrupted_instruction(tmp_path):
+    timeline, _, _, player, _, _ = make(tmp_path)
+    instruction = timeline.cues[1]  # "Press firmly on the spot.", then half a second of silence
+    assert instruction.role == "instruction"
+    assert player._resume_point(instruction.start + 1) == instruction.start
+    assert player._resume_point(instruction.end - 1) == instruction.start
+    # Once it has been said whole, nothing is said again: not at its last sample's end, nor in
+    # the silence after it.
+    assert player._resume_point(instruction.end) == instruction.end
+    assert player._resume_point(instruction.end + 100) == instruction.end + 100
+
+
+def test_resuming_words_do_not_double_a_titles_full_stop(tmp_path):
+    text = "title: t\nsteps:\n  - title: Breathe.\n    say: In and out.\n    hold: 10s\n"
+    timeline = timeline_of(tmp_path, text)
+    status = status_at(timeline, timeline.holds[0].start + 4 * RATE)
+    assert reorientation(status) == "Resuming. Breathe. Hold, six seconds left."
+
+
+class EarlySink(RecordingSink):
+    """A sink that buffers, like the one-stream output: handed each sound AHEAD seconds before
+    its time, with that time, and given START seconds before the first."""
+
+    AHEAD = 0.25
+    START = 2.0
+
+
+def test_a_buffering_sink_gets_each_cue_early_with_the_exact_time_it_is_due(tmp_path):
+    timeline = timeline_of(tmp_path)
+    clock = FakeClock()
+    sink = EarlySink(clock)
+    player = Player(timeline, pcm_of, sink, clock, clock.wait_until, lambda s: None)
+    begin = clock()
+    assert player.run().finished
+    origin = begin + EarlySink.START  # more than LEAD_IN: the sink's own start wins
+    due = [origin + c.start / RATE for c in timeline.cues]
+    assert sink.due == due
+    assert [at for at, _ in sink.played] == [t - EarlySink.AHEAD for t in due]
+    assert [pcm for _, pcm in sink.played] == [pcm_of(c) for c in timeline.cues]
+    assert clock() == origin + timeline.length / RATE
+
+
+def test_a_plain_sink_is_told_each_cues_time_too(tmp_path):
+    timeline, clock, sink, player, _, _ = make(tmp_path)
+    begin = clock()
+    player.run()
+    assert sink.due == [begin + LEAD_IN + c.start / RATE for c in timeline.cues]

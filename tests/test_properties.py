@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from voiceguide.compiler import compile_routine
 from voiceguide.loader import load_routine
-from voiceguide.timeline import SpeechInfo
+from voiceguide.speech import SpeechSettings
 
 RATE = 22050
 words = st.lists(
@@ -88,7 +88,9 @@ def test_any_valid_routine_compiles_to_an_exact_timeline(generated):
         path = Path(folder) / "generated.yaml"
         path.write_text(yaml.safe_dump({"title": "Generated", "steps": steps}, sort_keys=False))
         routine = load_routine(path)
-    timeline = compile_routine(routine, EstimatedLengths(), SpeechInfo("fake", "v", 150, 1.0))
+    timeline = compile_routine(
+        routine, EstimatedLengths(), SpeechSettings(engine="fake", voice="v", rate=150, volume=1.0)
+    )
 
     cues = timeline.cues
     assert all(a.start <= b.start for a, b in pairwise(cues)), "cues are sorted"

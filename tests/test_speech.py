@@ -19,9 +19,9 @@ from voiceguide.errors import SpeechError
 from voiceguide.loader import load_routine
 from voiceguide.phrases import engine_identity, prepare_phrases
 from voiceguide.session import build_session
-from voiceguide.speech import Speaking, Voice, find_voice
+from voiceguide.speech import SpeechSettings, Voice, find_voice
 
-CALM = Speaking("en-us", 135, 0.9)
+CALM = SpeechSettings("en-us", 135, 0.9)
 
 
 def test_every_phrase_is_exactly_what_espeak_ng_says_whatever_came_before():
@@ -55,7 +55,7 @@ def test_volume_sets_the_speech_level(tmp_path: Path):
     cache = PhraseCache(tmp_path)
     text = ["Breathe in slowly, and let your shoulders drop."]
     full = prepare_phrases(text, CALM, EspeakEngine(), cache)
-    half = prepare_phrases(text, Speaking("en-us", 135, 0.45), EspeakEngine(), cache)
+    half = prepare_phrases(text, SpeechSettings("en-us", 135, 0.45), EspeakEngine(), cache)
     difference = loudness_dbfs(half.pcm(text[0]), 22050) - loudness_dbfs(full.pcm(text[0]), 22050)
     assert difference == pytest.approx(-6.0, abs=0.6)
 
@@ -188,7 +188,7 @@ def _children() -> set[str]:
 
 
 def test_phrases_said_at_once_are_the_phrases_said_one_by_one():
-    engine, speaking = EspeakEngine(), Speaking("en-us", 135, 0.9)
+    engine, speaking = EspeakEngine(), SpeechSettings("en-us", 135, 0.9)
     texts = ["Breathe in.", "Press firmly on the spot.", "Breathe in.", "Let go.", "Rest now."]
     before = _children()
     at_once = [clip.pcm for clip in engine.synthesize_many(texts, speaking)]

@@ -20,9 +20,10 @@ from voiceguide.engines.espeak import AMPLITUDE
 from voiceguide.finishing import finish
 from voiceguide.loader import load_routine
 from voiceguide.numbers import in_words
-from voiceguide.routine import Position, SpeechSettings
+from voiceguide.routine import Position
 from voiceguide.session import build_session
 from voiceguide.sounds import SPEECH_LOUDNESS
+from voiceguide.speech import SpeechSettings
 from voiceguide.wording import CATALOGS, PHRASES, check_phrase, wording_for
 
 

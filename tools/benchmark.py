@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the virtual sound card the tests use
 from voiceguide.compiler import expand, phrases  # noqa: E402
 from voiceguide.loader import load_routine  # noqa: E402
 from voiceguide.session import speaking_for  # noqa: E402
-from voiceguide.speech import Speaking  # noqa: E402
+from voiceguide.speech import SpeechSettings  # noqa: E402
 
 VOICEGUIDE = [sys.executable, "-m", "voiceguide"]
 PARTS = ["upper back", "lower back", "left shoulder", "right shoulder", "neck", "mid back"]
@@ -74,11 +74,11 @@ SERIAL = """
 import sys, time
 from voiceguide.engines import get_engine
 from voiceguide.finishing import finish
-from voiceguide.speech import Speaking
+from voiceguide.speech import SpeechSettings
 texts = sys.argv[5:]
 start = time.perf_counter()
 engine = get_engine(sys.argv[1])
-speaking = Speaking(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+speaking = SpeechSettings(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
 engine.synthesize("warm up", speaking)  # initialisation is not synthesis
 loaded = time.perf_counter()
 for text in texts:
@@ -185,7 +185,7 @@ def piper_figures(folder: Path, env: dict) -> list[str]:
     except ImportError:
         return ["piper: not measured, the piper extra is not installed"]
     routine = load_routine("back-full")
-    speaking = Speaking("en_US-joe-medium", 135, 0.9)
+    speaking = SpeechSettings("en_US-joe-medium", 135, 0.9)
     texts = phrases(expand(routine))
     load, serial = engine_serial(texts, speaking, "piper")
     out = folder / "piper-full.wav"

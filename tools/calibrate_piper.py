@@ -18,7 +18,7 @@ from voiceguide.engines.espeak import EspeakEngine
 from voiceguide.engines.piper import PiperEngine, length_scale
 from voiceguide.finishing import finish
 from voiceguide.loader import load_routine
-from voiceguide.speech import Speaking
+from voiceguide.speech import SpeechSettings
 
 RATES = (80, 135, 220, 300, 400)
 
@@ -31,7 +31,7 @@ def instructions(limit: int = 24) -> list[str]:
 
 
 def pace(engine, voice: str, rate: int, texts: list[str]) -> float:
-    speaking = Speaking(voice, rate, 0.9)
+    speaking = SpeechSettings(voice, rate, 0.9)
     seconds = sum(finish(engine.synthesize(t, speaking), 0.9).seconds for t in texts)
     return sum(len(t.split()) for t in texts) / seconds * 60
 

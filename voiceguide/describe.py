@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from voiceguide.durations import format_clock, format_short
+from voiceguide.params import Param
 from voiceguide.timeline import Cue, Timeline
 
 
-def timeline_table(timeline: Timeline, description: str = "") -> str:
+def timeline_table(
+    timeline: Timeline, description: str = "", params: tuple[Param, ...] = (), values=None
+) -> str:
     s = timeline.seconds
     speech = timeline.speech
     lines = [
@@ -14,6 +17,7 @@ def timeline_table(timeline: Timeline, description: str = "") -> str:
         f"{format_clock(timeline.duration)} long; {speech.engine} voice {speech.voice}, "
         f"{speech.rate} words a minute, volume {speech.volume:g}",
         *([description] if description else []),
+        *([params_line(params, values or {})] if params else []),
         "",
         "step  start    end      what",
     ]
@@ -38,3 +42,9 @@ def _describe(cue: Cue, holds: dict, timeline: Timeline) -> str:
     if hold is not None:
         what += f"  (hold {format_short(round(hold.length / timeline.sample_rate, 3))})"
     return what
+
+
+def params_line(params: tuple[Param, ...], values: dict[str, str]) -> str:
+    """'params: rounds=4 (3 or 4), minutes=2m (from 1m to 3m); choose with --set NAME=VALUE'."""
+    each = [f"{p.name}={values.get(p.name, p.default)} ({p.allowed()})" for p in params]
+    return f"params: {', '.join(each)}; choose with --set NAME=VALUE"

@@ -28,13 +28,32 @@ class VoiceguideError(Exception):
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a routine, at a place in a file."""
+class Position:
+    """Where something was written: 1-based line and column (0 and 0: the file as a whole)."""
 
     path: str
     line: int
     column: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a routine, at a place in a file."""
+
+    where: Position
     message: str
+
+    @property
+    def path(self) -> str:
+        return self.where.path
+
+    @property
+    def line(self) -> int:
+        return self.where.line
+
+    @property
+    def column(self) -> int:
+        return self.where.column
 
     def __str__(self) -> str:
         if self.line == 0:  # about the file as a whole
@@ -72,6 +91,17 @@ class OutputError(VoiceguideError):
     """A file could not be written: it exists, the place is read-only, the disk is full."""
 
     exit_code = 5
+
+
+class ParamError(VoiceguideError):
+    """A value given for a routine's param (`--set`, an include's `with:`) that the routine
+    does not declare or allow: a usage error."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, name: str = ""):
+        super().__init__(message)
+        self.name = name  # the param's, so that an include can point at its 'with' entry
 
 
 class StartError(VoiceguideError):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from voiceguide.cache import Entry, PhraseCache
 from voiceguide.errors import SpeechError
 from voiceguide.pronounce import Pronunciation
-from voiceguide.speech import Speaking, SpeechEngine
+from voiceguide.speech import SpeechEngine, SpeechSettings
 
 DEFAULT_SAMPLE_RATE = 22050
 
@@ -44,7 +44,7 @@ def engine_identity(engine: SpeechEngine) -> str:
 
 def prepare_phrases(
     texts: Sequence[str],
-    speaking: Speaking,
+    speaking: SpeechSettings,
     engine: SpeechEngine,
     cache: PhraseCache,
     progress: SynthesisProgress | None = None,

@@ -8,38 +8,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voiceguide.errors import Position
+from voiceguide.params import Param
+from voiceguide.speech import SpeechSettings
+
 CHIME_ROLES = ("hold-start", "hold-end", "session-end")
+PARTS = ("opening", "closing")
+REMINDER_KINDS = ("every", "at", "left")
 MAX_SESSION_SECONDS = 12 * 3600
 MAX_TEXT_CHARS = 1000  # of one thing to say, '{side}' filled in
 RATE_RANGE = (80, 400)  # words a minute
 
 
 @dataclass(frozen=True)
-class Position:
-    """Where something was written: 1-based line and column."""
+class Reminder:
+    """Words inside a hold: `every` N seconds, `at` N seconds after it starts, or N seconds
+    `left` before it ends."""
 
-    path: str
-    line: int
-    column: int
-
-
-@dataclass(frozen=True)
-class SpeechSettings:
-    """Voice, pace and loudness. None means 'not said here'; see `merged`."""
-
-    voice: str | None = None
-    rate: int | None = None
-    volume: float | None = None
-    engine: str | None = None
-
-    def merged(self, over: SpeechSettings) -> SpeechSettings:
-        """These settings with every value that `over` gives taking precedence."""
-        return SpeechSettings(
-            voice=over.voice if over.voice is not None else self.voice,
-            rate=over.rate if over.rate is not None else self.rate,
-            volume=over.volume if over.volume is not None else self.volume,
-            engine=over.engine if over.engine is not None else self.engine,
-        )
+    kind: str  # every, at, left
+    seconds: float
+    say: str
+    pos: Position
 
 
 @dataclass(frozen=True)
@@ -53,6 +42,8 @@ class Action:
     halfway: bool = False
     pause: float | None = None
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
+    remind: tuple[Reminder, ...] = ()
     # Where the keys were written, for errors found only when the timeline is laid out.
     key_positions: dict[str, Position] = field(default_factory=dict, compare=False)
 
@@ -66,6 +57,7 @@ class Repeat:
     steps: tuple[Step, ...]
     rest: float = 0.0
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
 
 
 @dataclass(frozen=True)
@@ -77,6 +69,7 @@ class Sides:
     steps: tuple[Step, ...]
     rest: float = 0.0
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
 
 
 @dataclass(frozen=True)
@@ -87,6 +80,7 @@ class Include:
     name: str
     routine: Routine
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
 
 
 Step = Action | Repeat | Sides | Include
@@ -109,7 +103,7 @@ class Routine:
     path: Path
     name: str
     description: str = ""
-    speech: SpeechSettings = SpeechSettings()
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
     chimes: tuple[ChimeChoice, ...] = ()
     language: str | None = None  # a language code, like 'de'; else the voice's language
     wording: dict[str, str] = field(default_factory=dict)  # phrase name -> the routine's text
@@ -117,3 +111,5 @@ class Routine:
     # Where 'language' and the speech block's 'voice' were written, for errors about them.
     key_positions: dict[str, Position] = field(default_factory=dict, compare=False)
     per_day: int | None = None  # at most this many sessions a day, as its source advises
+    params: tuple[Param, ...] = ()  # the choices it offers (see voiceguide.params)
+    values: dict[str, str] = field(default_factory=dict)  # each param's value in effect

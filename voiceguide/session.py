@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from voiceguide import compiler, sounds
+from voiceguide import compiler, params, sounds
 from voiceguide.audio import Clip
 from voiceguide.cache import PhraseCache
 from voiceguide.engines import default_engine, get_engine
+from voiceguide.errors import RoutineError
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
 from voiceguide.pronounce import Pronunciation
-from voiceguide.routine import Position, Routine, SpeechSettings
-from voiceguide.speech import DEFAULT_RATE, DEFAULT_VOLUME, Speaking, SpeechEngine, voice_of
-from voiceguide.timeline import Cue, SpeechInfo, Timeline
+from voiceguide.routine import Position, Routine
+from voiceguide.speech import DEFAULT_RATE, DEFAULT_VOLUME, SpeechEngine, SpeechSettings, voice_of
+from voiceguide.timeline import Cue, Timeline
 from voiceguide.wording import Wording, language_code, wording_for
 
 DEFAULTS = SpeechSettings(None, DEFAULT_RATE, DEFAULT_VOLUME)
@@ -33,14 +34,15 @@ def settings_for(routine: Routine, overrides: SpeechSettings | None = None) -> S
 
 def speaking_for(
     routine: Routine, overrides: SpeechSettings | None = None, engine: SpeechEngine | None = None
-) -> Speaking:
+) -> SpeechSettings:
     merged = settings_for(routine, overrides)
     engine = engine or get_engine(merged.engine)
     assert merged.rate is not None and merged.volume is not None
-    return Speaking(merged.voice or engine.default_voice, merged.rate, merged.volume)
+    voice = merged.voice or engine.default_voice
+    return SpeechSettings(voice, merged.rate, merged.volume, engine.name)
 
 
-def wording_of(routine: Routine, speaking: Speaking, engine: SpeechEngine) -> Wording:
+def wording_of(routine: Routine, speaking: SpeechSettings, engine: SpeechEngine) -> Wording:
     """The catalog for the routine's language: its `language:`, else its voice's."""
     positions = routine.key_positions
     if routine.language:
@@ -58,13 +60,14 @@ def step_titles(routine: Routine, overrides: SpeechSettings | None = None) -> li
     language; known before anything is synthesized."""
     engine = get_engine(settings_for(routine, overrides).engine)
     words = wording_of(routine, speaking_for(routine, overrides, engine), engine)
-    return [compiler.step_title(step, words) for step in routine.steps]
+    params = compiler.spoken_values(routine.values, words)
+    return [compiler.step_title(step, words, params) for step in routine.steps]
 
 
 @dataclass(frozen=True)
 class Session:
     routine: Routine
-    speaking: Speaking
+    speaking: SpeechSettings
     phrases: Phrases
     chimes: dict[str, Clip]
     timeline: Timeline
@@ -119,10 +122,35 @@ def build_session(
         compiler.phrases(script), speaking, engine, cache, progress, pronunciation
     )
     chimes = sounds.load_chimes(routine, phrases.sample_rate, speaking.volume, cache)
-    info = SpeechInfo(engine.name, phrases.voice, speaking.rate, speaking.volume)
+    info = SpeechSettings(
+        engine=engine.name, voice=phrases.voice, rate=speaking.rate, volume=speaking.volume
+    )
     timeline = compiler.lay_out(
         script, _Lengths(phrases, chimes), info, sounds.chime_names(routine)
     )
     return Session(
         routine, speaking, phrases, chimes, timeline, engine, cache, words, pronunciation
     )
+
+
+def check_session(
+    ref: str, overrides: SpeechSettings | None = None, engine: SpeechEngine | None = None
+) -> Session:
+    """The session with its params' defaults, once it is known that every other allowed value
+    compiles too (each choice, a range's ends; one param at a time). Raises RoutineError whose
+    problems name the value they were found with."""
+    from voiceguide.loader import load_routine
+
+    session = build_session(load_routine(ref), overrides, engine)
+    problems = []
+    for values in params.variants(session.routine.params):
+        try:
+            build_session(load_routine(ref, values), overrides, engine, session.cache)
+        except RoutineError as e:
+            setting = " ".join(f"{name}={value}" for name, value in values.items())
+            problems += [
+                replace(p, message=f"{p.message} (with --set {setting})") for p in e.problems
+            ]
+    if problems:
+        raise RoutineError(problems)
+    return session

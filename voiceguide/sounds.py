@@ -60,7 +60,7 @@ def load_chimes(
         except AudioFormatError as e:
             pos = choice.pos
             message = f"chime '{choice.sound}' cannot be used: {e}"
-            raise RoutineError(Problem(pos.path, pos.line, pos.column, message)) from None
+            raise RoutineError(Problem(pos, message)) from None
     return chimes
 
 

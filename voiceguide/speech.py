@@ -34,12 +34,25 @@ class Voice:
 
 
 @dataclass(frozen=True)
-class Speaking:
-    """Complete speech settings: what a phrase is synthesized with."""
+class SpeechSettings:
+    """Voice, pace, loudness and engine: the one type for speech settings. As a routine's
+    `speech:` block or the command line's options, None means 'not said here' (see `merged`);
+    once merged with the defaults (`session.speaking_for`) every field is set, and it is what a
+    phrase is synthesized with and what a timeline records."""
 
-    voice: str
-    rate: int
-    volume: float
+    voice: str | None = None
+    rate: int | None = None
+    volume: float | None = None
+    engine: str | None = None
+
+    def merged(self, over: SpeechSettings) -> SpeechSettings:
+        """These settings with every value that `over` gives taking precedence."""
+        return SpeechSettings(
+            voice=over.voice if over.voice is not None else self.voice,
+            rate=over.rate if over.rate is not None else self.rate,
+            volume=over.volume if over.volume is not None else self.volume,
+            engine=over.engine if over.engine is not None else self.engine,
+        )
 
 
 class SpeechEngine(Protocol):
@@ -59,7 +72,7 @@ class SpeechEngine(Protocol):
 
     def voices(self) -> list[Voice]: ...
 
-    def synthesize(self, text: str, speaking: Speaking) -> Clip:
+    def synthesize(self, text: str, speaking: SpeechSettings) -> Clip:
         """The phrase, as the engine made it. Raises SpeechError."""
         ...
 

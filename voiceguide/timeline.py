@@ -10,6 +10,8 @@ import bisect
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from voiceguide.speech import SpeechSettings
+
 
 @dataclass(frozen=True)
 class Context:
@@ -66,16 +68,6 @@ class StepSpan:
 
 
 @dataclass(frozen=True)
-class SpeechInfo:
-    """The engine and settings the speech cues were (or will be) made with."""
-
-    engine: str
-    voice: str
-    rate: int
-    volume: float
-
-
-@dataclass(frozen=True)
 class Timeline:
     title: str
     sample_rate: int
@@ -83,7 +75,7 @@ class Timeline:
     steps: tuple[StepSpan, ...]
     cues: tuple[Cue, ...]
     holds: tuple[Hold, ...]
-    speech: SpeechInfo
+    speech: SpeechSettings  # complete: the engine, voice, rate and volume it was made with
 
     @property
     def duration(self) -> float:

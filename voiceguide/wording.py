@@ -12,9 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from voiceguide.errors import Problem, RoutineError, excerpt
+from voiceguide.errors import Position, Problem, RoutineError, excerpt
 from voiceguide.numbers import COUNTING, counting, in_words
-from voiceguide.routine import Position
 
 # Placeholders every text may use, where a routine's repeat or sides gives them a value.
 CONTEXT_PLACEHOLDERS = ("side", "round", "rounds")
@@ -192,9 +191,11 @@ def placeholders(text: str) -> list[str]:
     return PLACEHOLDER.findall(text)
 
 
-def fill(template: str, values: Mapping[str, str]) -> str:
-    """The template with each placeholder replaced; one with no value here is left out."""
-    text = PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), template)
+def fill(template: str, values: Mapping[str, str], keep: bool = False) -> str:
+    """The template with each placeholder replaced: the one substitution of every text. One
+    with no value here is left out, or kept as written with `keep` (in titles, which have no
+    single round)."""
+    text = PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0) if keep else ""), template)
     return " ".join(text.split())
 
 
@@ -227,7 +228,7 @@ class Wording:
             f" give 'language:' one of those, or say '{name}' (and the other phrases it needs)"
             " in a 'wording:' block"
         )
-        return Problem(where.path, where.line, where.column, message)
+        return Problem(where, message)
 
     def number(self, n: int) -> str:
         """`n` spelled as the language counts; digits where there is no catalog (the engine

@@ -35,7 +35,7 @@ from pathlib import Path
 from voiceguide.cache import PhraseCache
 from voiceguide.errors import OutputError, SpeechError, VoiceguideError
 from voiceguide.files import process_alive
-from voiceguide.speech import Speaking, SpeechEngine, silence_stdout, voice_of
+from voiceguide.speech import SpeechEngine, SpeechSettings, silence_stdout, voice_of
 
 PHRASES_PER_TASK = 4
 ANSWER_SECONDS = 24  # a worker silent this long is hung: with the 5 s to stop it, within 30 s
@@ -57,7 +57,7 @@ def serve(requests, answers) -> None:
         batch = json.loads(line)
         try:
             made = synthesize_batch(
-                engine, Speaking(**batch["speaking"]), Path(batch["cache"]), batch["items"]
+                engine, SpeechSettings(**batch["speaking"]), Path(batch["cache"]), batch["items"]
             )
             answer = {"made": made}
         except VoiceguideError as e:
@@ -66,7 +66,7 @@ def serve(requests, answers) -> None:
         answers.flush()
 
 
-def synthesize_batch(engine, speaking: Speaking, cache_root: Path, items: list) -> list[dict]:
+def synthesize_batch(engine, speaking: SpeechSettings, cache_root: Path, items: list) -> list[dict]:
     """Synthesize what the cache lacks; describe each entry, for the caller to rebuild."""
     from voiceguide.finishing import finish  # numpy: only where phrases are made
 
@@ -122,7 +122,7 @@ def worker_count(missing: int) -> int:
 
 
 def synthesize_in_workers(
-    engine: SpeechEngine, speaking: Speaking, cache_root: Path, missing: list, progress
+    engine: SpeechEngine, speaking: SpeechSettings, cache_root: Path, missing: list, progress
 ) -> list[dict]:
     tasks = [missing[i : i + PHRASES_PER_TASK] for i in range(0, len(missing), PHRASES_PER_TASK)]
     hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"

@@ -24,7 +24,7 @@ from itertools import islice
 
 from voiceguide.audio import Clip
 from voiceguide.errors import SpeechError
-from voiceguide.speech import Speaking, Voice, brief, find_voice
+from voiceguide.speech import SpeechSettings, Voice, brief, find_voice
 
 SAMPLE_RATE = 22050
 AMPLITUDE = 80  # of espeak-ng's 0-200; the finishing levels it: headroom against clipping
@@ -90,14 +90,14 @@ class EspeakEngine:
     def voices(self) -> list[Voice]:
         return _all_voices()
 
-    def synthesize(self, text: str, speaking: Speaking) -> Clip:
+    def synthesize(self, text: str, speaking: SpeechSettings) -> Clip:
         voice = find_voice(speaking.voice, self.voices())
         if not hasattr(os, "fork"):  # Windows: a library loaded afresh for each phrase
             with _library() as lib:
                 return Clip(_Speaker(lib, voice.id, speaking.rate).say(text), SAMPLE_RATE)
         return Clip(_said_in_a_fork(_ready(voice.id, speaking.rate), text), SAMPLE_RATE)
 
-    def synthesize_many(self, texts: list[str], speaking: Speaking) -> Iterator[Clip]:
+    def synthesize_many(self, texts: list[str], speaking: SpeechSettings) -> Iterator[Clip]:
         """The phrases in order, each said by its own fork as `synthesize` does, one a core at
         once: while they speak, the caller finishes the clips already said."""
         if not hasattr(os, "fork"):

