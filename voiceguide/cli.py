@@ -143,7 +143,9 @@ def list_command(engine, voice, rate, volume) -> None:
 @click.argument("routines", nargs=-1, required=True, metavar="ROUTINE...")
 @speech_options
 def check(routines, engine, voice, rate, volume) -> None:
-    """Validate routines: one line per problem, FILE:LINE:COL: message."""
+    """Validate routines: one line per problem, FILE:LINE:COL: message. Warnings (what
+    sounds wrong when spoken) are said the same way, and fail nothing."""
+    from voiceguide.aloud import aloud_warnings
     from voiceguide.durations import format_clock
     from voiceguide.errors import RoutineError
     from voiceguide.loader import display_path, load_routine
@@ -158,6 +160,8 @@ def check(routines, engine, voice, rate, volume) -> None:
             failed = True
             continue
         routine = session.routine
+        for warning in aloud_warnings(routine):
+            click.echo(str(warning), err=True)
         length = format_clock(session.timeline.duration)
         click.echo(f"ok: {display_path(routine.path)} ({routine.title}, {length})")
     if failed:
