@@ -109,3 +109,10 @@ def test_a_warning_on_the_first_word_of_a_quoted_say_points_past_the_quote(tmp_p
         "quoted.yaml:3:11",
         "quoted.yaml:4:11",
     ]
+
+
+def test_the_starter_routine_warns_nothing(tmp_path: Path):
+    assert voiceguide("new", "mine.yaml", cwd=tmp_path).returncode == 0
+    result = voiceguide("check", "mine.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "At the chime, press gently" in (tmp_path / "mine.yaml").read_text()
