@@ -108,6 +108,26 @@ def speech_options(command):
     return command
 
 
+def _parse_set(ctx, param, given: tuple[str, ...]) -> dict[str, str]:
+    values = {}
+    for item in given:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip() or not value.strip():
+            raise click.BadParameter(f"'{item}' is not NAME=VALUE, like rounds=4", param=param)
+        values[name.strip()] = value.strip()  # the last of one name wins, as options do
+    return values
+
+
+set_option = click.option(
+    "--set",
+    "values",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=_parse_set,
+    help="A value for one of the routine's params (see 'show'); may be given again.",
+)
+
+
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voiceguide")
 def cli() -> None:
@@ -143,18 +163,19 @@ def list_command(engine, voice, rate, volume) -> None:
 @click.argument("routines", nargs=-1, required=True, metavar="ROUTINE...")
 @speech_options
 def check(routines, engine, voice, rate, volume) -> None:
-    """Validate routines: one line per problem, FILE:LINE:COL: message. Warnings (what
-    sounds wrong when spoken) are said the same way, and fail nothing."""
+    """Validate routines: one line per problem, FILE:LINE:COL: message. A routine with params
+    is compiled with each allowed value (each choice, a range's ends), not only the default.
+    Warnings (what sounds wrong when spoken) are said the same way, and fail nothing."""
     from voiceguide.aloud import aloud_warnings
     from voiceguide.durations import format_clock
     from voiceguide.errors import RoutineError
-    from voiceguide.loader import display_path, load_routine
-    from voiceguide.session import build_session
+    from voiceguide.loader import display_path
+    from voiceguide.session import check_session
 
     failed = False
     for ref in routines:
         try:
-            session = build_session(load_routine(ref), SpeechSettings(voice, rate, volume, engine))
+            session = check_session(ref, SpeechSettings(voice, rate, volume, engine))
         except RoutineError as e:
             click.echo(str(e), err=True)
             failed = True
@@ -173,15 +194,17 @@ def check(routines, engine, voice, rate, volume) -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="The timeline as JSON (the documented format)."
 )
+@set_option
 @speech_options
-def show(routine, as_json, engine, voice, rate, volume) -> None:
+def show(routine, as_json, values, engine, voice, rate, volume) -> None:
     """The session's timeline, second by second (mm:ss), or as JSON."""
     from voiceguide.describe import timeline_table
     from voiceguide.loader import load_routine
     from voiceguide.session import build_session
     from voiceguide.sidecars import timeline_json
 
-    session = build_session(load_routine(routine), SpeechSettings(voice, rate, volume, engine))
+    settings = SpeechSettings(voice, rate, volume, engine)
+    session = build_session(load_routine(routine, values), settings)
     if as_json:
         click.echo(timeline_json(session.timeline), nl=False)
     else:
@@ -207,14 +230,19 @@ def show(routine, as_json, engine, voice, rate, volume) -> None:
 )
 @click.option("--no-journal", is_flag=True, help="Do not record this session in the journal.")
 @click.option("--anyway", is_flag=True, help="Play even past the routine's per_day sessions.")
+@set_option
 @speech_options
-def play(routine, start_at, output, no_journal, anyway, engine, voice, rate, volume) -> None:
+def play(
+    routine, start_at, output, no_journal, anyway, values, engine, voice, rate, volume
+) -> None:
     """Play the session live, hands-free: media keys and headset buttons (MPRIS), or keys
     when in reach: space pause, n next, p back, w where am I, q quit."""
     from voiceguide.live import Live
 
     settings = SpeechSettings(voice, rate, volume, engine)
-    live = Live(routine, settings, output, not no_journal, anyway, start_step=start_at)
+    live = Live(
+        routine, settings, output, not no_journal, anyway, start_step=start_at, values=values
+    )
     try:
         outcome = live.play(start_at)
     except KeyboardInterrupt:
@@ -256,9 +284,10 @@ def _where(status) -> str:
     "--no-sidecars", is_flag=True, help="Write no .json, .srt, .vtt, .lrc or .cue beside the file."
 )
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@set_option
 @speech_options
 def export(
-    routine, output, tracks, format_, no_sidecars, force, engine, voice, rate, volume
+    routine, output, tracks, format_, no_sidecars, force, values, engine, voice, rate, volume
 ) -> None:
     """Write the session to an audio file (or one a step), with chapters and subtitles."""
     from voiceguide.export import plan_export, write_export
@@ -269,7 +298,7 @@ def export(
     if format_ and named and format_ != named:
         message = f"--format {format_} does not match the output's name ({output.name})"
         raise click.UsageError(message)
-    loaded = load_routine(routine)
+    loaded = load_routine(routine, values)
     settings = SpeechSettings(voice, rate, volume, engine)
     titles = step_titles(loaded, settings)  # in the routine's language, before any synthesis
     plan = plan_export(loaded.name, titles, output, tracks, format_, not no_sidecars, force)

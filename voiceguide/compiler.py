@@ -17,12 +17,13 @@ Timing rules, in words a routine author can rely on:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from voiceguide.durations import format_short
+from voiceguide.durations import format_short, parse_duration
 from voiceguide.errors import Problem, RoutineError, excerpt
+from voiceguide.params import WHOLE
 from voiceguide.routine import (
     CHIME_ROLES,
     MAX_SESSION_SECONDS,
@@ -36,7 +37,7 @@ from voiceguide.routine import (
     Step,
 )
 from voiceguide.timeline import Context, Cue, Hold, SpeechInfo, StepSpan, Timeline
-from voiceguide.wording import ENGLISH, Wording, fill
+from voiceguide.wording import ENGLISH, PLACEHOLDER, Wording, fill
 
 BREATH = 1.0  # seconds of silence that end a step without a pause
 LEAD = 0.5  # seconds between words and the chime that starts their hold
@@ -102,8 +103,14 @@ def expand(routine: Routine, words: Wording = ENGLISH) -> Script:
     Checks the limits first, and what it would cost to synthesize after (from at most
     MAX_PARTS parts: cheap)."""
     check_limits(routine)
+    params = spoken_values(routine.values, words)
     steps = tuple(
-        ScriptStep(i, step_title(step, words), step.pos, tuple(_expand(step, Context(), words)))
+        ScriptStep(
+            i,
+            step_title(step, words, params),
+            step.pos,
+            tuple(_expand(step, Context(), params, words)),
+        )
         for i, step in enumerate(routine.steps, 1)
     )
     script = Script(routine.title, steps)
@@ -149,9 +156,11 @@ def _hold_calls(hold: HoldFor, length: int, second: int) -> list[tuple[int, str,
     ]
 
 
-def _expand(step: Step, context: Context, words: Wording) -> Iterator[Part]:
+def _expand(
+    step: Step, context: Context, params: Mapping[str, str], words: Wording
+) -> Iterator[Part]:
     if isinstance(step, Action):
-        yield from _expand_action(step, context, words)
+        yield from _expand_action(step, context, params, words)
     elif isinstance(step, Repeat):
         for number in range(1, step.times + 1):
             inner = Context((number, step.times), context.side)
@@ -160,26 +169,29 @@ def _expand(step: Step, context: Context, words: Wording) -> Iterator[Part]:
                 yield Speak(text, "round", inner)
                 yield Silence(BREATH)
             for child in step.steps:
-                yield from _expand(child, inner, words)
+                yield from _expand(child, inner, params, words)
             if number < step.times and step.rest:
                 yield Silence(step.rest)
     elif isinstance(step, Sides):
         for i, side in enumerate(step.sides):
             inner = Context(context.round, side)
-            text = words.side_announcement(side, i == 0, _values(inner, words))
+            text = words.side_announcement(side, i == 0, _values(inner, params, words))
             yield Speak(text, "side", inner)
             yield Silence(BREATH)
             for child in step.steps:
-                yield from _expand(child, inner, words)
+                yield from _expand(child, inner, params, words)
             if i < len(step.sides) - 1 and step.rest:
                 yield Silence(step.rest)
     elif isinstance(step, Include):
+        own = spoken_values(step.routine.values, words)  # an included routine's params are its own
         for child in step.routine.steps:
-            yield from _expand(child, context, words)
+            yield from _expand(child, context, own, words)
 
 
-def _expand_action(action: Action, context: Context, words: Wording) -> Iterator[Part]:
-    values = _values(context, words)
+def _expand_action(
+    action: Action, context: Context, params: Mapping[str, str], words: Wording
+) -> Iterator[Part]:
+    values = _values(context, params, words)
     if action.say:
         text = _filled(action.say, values)
         if len(text) > MAX_TEXT_CHARS:
@@ -196,9 +208,31 @@ def _expand_action(action: Action, context: Context, words: Wording) -> Iterator
     yield Silence(action.pause or BREATH)
 
 
-def _values(context: Context, words: Wording) -> dict[str, str]:
-    """What '{side}', '{round}' and '{rounds}' stand for here."""
-    values = {"side": context.side} if context.side else {}
+def spoken_values(values: Mapping[str, str], words: Wording) -> dict[str, str]:
+    """Params as they are said in text: whole numbers and whole-second durations in words, in
+    the routine's language ('3' -> 'three', '2m' -> 'two minutes'); anything else as written."""
+    return {name: _spoken(value, words) for name, value in values.items()}
+
+
+def _spoken(value: str, words: Wording) -> str:
+    if WHOLE.fullmatch(value) and int(value) <= 999:
+        return words.number(int(value))
+    if any(c.isalpha() or c == ":" for c in value):
+        try:
+            seconds = parse_duration(value)
+        except ValueError:
+            return value  # a word: 'left', 'gently'
+        if seconds == int(seconds):
+            return words.seconds_in_words(seconds)
+    return value
+
+
+def _values(context: Context, params: Mapping[str, str], words: Wording) -> dict[str, str]:
+    """What each placeholder stands for here: the params, then '{side}', '{round}' and
+    '{rounds}' of the enclosing sides and repeat (which win over a param of the same name)."""
+    values = dict(params)
+    if context.side:
+        values["side"] = context.side
     if context.round:
         number, rounds = context.round
         values.update(round=words.number(number), rounds=words.number(rounds))
@@ -260,8 +294,16 @@ def _problem(pos: Position, message: str) -> Problem:
 # -- titles
 
 
-def step_title(step: Step, words: Wording = ENGLISH, side: str | None = None) -> str:
-    """A step's title: its own, or one made from what it says ('{side}' becomes `side`)."""
+def step_title(
+    step: Step, words: Wording = ENGLISH, params: Mapping[str, str] | None = None
+) -> str:
+    """A step's title: its own, or one made from what it says, each param as it is said."""
+    title = _title(step, words)
+    return PLACEHOLDER.sub(lambda m: (params or {}).get(m.group(1), m.group(0)), title)
+
+
+def _title(step: Step, words: Wording, side: str | None = None) -> str:
+    """'{side}' becomes `side`."""
     side = words.title("each_side") if side is None else side
     both = f" {words.title('and')} ".join(step.sides) if isinstance(step, Sides) else side
     if step.title:
@@ -275,13 +317,13 @@ def step_title(step: Step, words: Wording = ENGLISH, side: str | None = None) ->
             return words.title("title_hold", time=format_short(step.hold))
         return words.title("title_pause", time=format_short(step.pause))
     if isinstance(step, Repeat):
-        inner = step_title(step.steps[0], words, side)
+        inner = _title(step.steps[0], words, side)
         return (
             words.title("title_rounds", title=inner, rounds=str(step.times))
             if step.times > 1
             else inner
         )
-    inner = step_title(step.steps[0], words, "{side}")
+    inner = _title(step.steps[0], words, "{side}")
     if "{side}" in inner:
         return inner.replace("{side}", both)
     return words.title("title_sides", title=inner, sides=", ".join(step.sides))

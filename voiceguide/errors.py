@@ -74,6 +74,17 @@ class OutputError(VoiceguideError):
     exit_code = 5
 
 
+class ParamError(VoiceguideError):
+    """A value given for a routine's param (`--set`, an include's `with:`) that the routine
+    does not declare or allow: a usage error."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, name: str = ""):
+        super().__init__(message)
+        self.name = name  # the param's, so that an include can point at its 'with' entry
+
+
 class StartError(VoiceguideError):
     """Where to start is not in the session (play's --start-at)."""
 

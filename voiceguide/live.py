@@ -28,13 +28,14 @@ class Live:
         anyway: bool = False,
         journal_path: Path | None = None,
         start_step: int = 1,
+        values: dict[str, str] | None = None,
     ):
         from voiceguide.loader import load_routine
         from voiceguide.session import build_session
 
         self.name = routine
         self.output = output
-        loaded = load_routine(routine)
+        loaded = load_routine(routine, values)
         if not 1 <= start_step <= len(loaded.steps):  # before the journal and any synthesis
             last = len(loaded.steps)
             raise StartError(f"--start-at: {start_step} is past the last step ({last})")

@@ -10,19 +10,21 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
 from voiceguide import bundled, durations, wording
 from voiceguide.engines import ENGINES
-from voiceguide.errors import Problem, RoutineError, excerpt
+from voiceguide.errors import ParamError, Problem, RoutineError, excerpt
+from voiceguide.params import Param
 from voiceguide.routine import (
     CHIME_ROLES,
     MAX_SESSION_SECONDS,
     MAX_TEXT_CHARS,
+    PARTS,
     RATE_RANGE,
     Action,
     ChimeChoice,
@@ -47,17 +49,24 @@ MAX_COUNTDOWN = 10
 
 TOP_KEYS = (
     "title", "description", "speech", "chimes", "language", "wording", "pronounce", "steps",
-    "per_day",
+    "per_day", "params",
 )  # fmt: skip
 MAX_PER_DAY = 100
 SPEECH_KEYS = ("voice", "rate", "volume", "engine")
 ACTION_KEYS = ("say", "hold", "countdown", "halfway", "pause", "title")
 STEP_KEYS = {
-    "action": ACTION_KEYS,
-    "repeat": ("repeat", "rest", "steps", "title"),
-    "sides": ("sides", "rest", "steps", "title"),
-    "include": ("include", "title"),
+    "action": (*ACTION_KEYS, "part"),
+    "repeat": ("repeat", "rest", "steps", "title", "part"),
+    "sides": ("sides", "rest", "steps", "title", "part"),
+    "include": ("include", "with", "without", "title", "part"),
 }
+PARAM_KEYS = ("default", "choices", "min", "max")
+MAX_PARAMS = 20
+MAX_CHOICES = 20
+# '{side}' and '{round}' are what a step's sides and repeat say; '{rounds}' may be a param
+# (inside a repeat it is that repeat's count, which a param of that name would usually set).
+RESERVED_PARAMS = ("side", "round")
+_PARAM_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 ALL_STEP_KEYS = tuple(dict.fromkeys(k for keys in STEP_KEYS.values() for k in keys))
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -67,10 +76,15 @@ _ALLOWED_TAGS = _SCALAR_TAGS | {_TAG + "seq", _TAG + "map"}
 _CONSTRUCT = yaml.constructor.SafeConstructor()
 
 
-def load_routine(ref: str | os.PathLike[str]) -> Routine:
-    """Load a routine by path, or by the name of a bundled routine. Raises RoutineError."""
+def load_routine(ref: str | os.PathLike[str], values: Mapping[str, str] | None = None) -> Routine:
+    """Load a routine by path, or by the name of a bundled routine, with `values` for its
+    params (`--set`). Raises RoutineError, or ParamError for a value the routine does not
+    allow."""
     path, name = resolve_routine(ref)
-    return _load(path, name, stack=(path,), depth=1, run=_Run())
+    try:
+        return _load(path, name, stack=(path,), depth=1, run=_Run(), values=dict(values or {}))
+    except ParamError as e:
+        raise ParamError(f"--set {e}") from None
 
 
 def resolve_routine(ref: str | os.PathLike[str]) -> tuple[Path, str]:
@@ -123,18 +137,20 @@ class _Run:
     file read once a nesting depth (so that fan-out stays cheap)."""
 
     visited: int = 0
-    loaded: dict[tuple[Path, int], Routine | RoutineError] = field(default_factory=dict)
+    loaded: dict[tuple, Routine | RoutineError] = field(default_factory=dict)
 
 
-def _load(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run) -> Routine:
-    key = (path.resolve(), depth)
+def _load(
+    path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run, values: dict[str, str]
+) -> Routine:
+    key = (path.resolve(), depth, tuple(sorted(values.items())))
     if key in run.loaded:
         known = run.loaded[key]
         if isinstance(known, RoutineError):  # a bad file included twice is read once
             raise RoutineError(known.problems)
         return known
     try:
-        routine = _build(path, name, stack, depth, run)
+        routine = _build(path, name, stack, depth, run, values)
     except RoutineError as e:
         run.loaded[key] = e
         raise
@@ -142,11 +158,13 @@ def _load(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run)
     return routine
 
 
-def _build(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run) -> Routine:
+def _build(
+    path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run, values: dict[str, str]
+) -> Routine:
     shown = display_path(path) if path.is_absolute() else str(path)
     text = _read_text(path, shown)
     root = _parse_yaml(text, shown)
-    builder = _Builder(path, shown, stack, depth, run)
+    builder = _Builder(path, shown, stack, depth, run, values)
     try:
         routine = builder.routine(root, name)
     except _TooLarge:
@@ -270,8 +288,19 @@ def _kind_of(node: yaml.Node) -> str:
 class _Builder:
     """Walks one file's node tree, collecting every problem instead of stopping at the first."""
 
-    def __init__(self, path: Path, shown: str, stack: tuple[Path, ...], depth: int, run: _Run):
+    def __init__(
+        self,
+        path: Path,
+        shown: str,
+        stack: tuple[Path, ...],
+        depth: int,
+        run: _Run,
+        given: dict[str, str],
+    ):
         self.path = path
+        self.given = given  # values for its params: from --set, or an include's 'with'
+        self.values: dict[str, str] = {}  # every param's value in effect, once params are read
+        self.declared: set[str] = set()  # every param's name, valid or not
         self.shown = shown
         self.stack = stack
         self.depth = depth  # of this file's steps: included files nest deeper
@@ -288,7 +317,9 @@ class _Builder:
         return Position(self.shown, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def error(self, node: yaml.Node, message: str) -> None:
-        pos = self.pos(node)
+        self.error_at(self.pos(node), message)
+
+    def error_at(self, pos: Position, message: str) -> None:
         problem = Problem(pos.path, pos.line, pos.column, message)
         if problem not in self.reported:  # an alias repeats its node's problems: say them once
             self.reported.add(problem)
@@ -306,6 +337,12 @@ class _Builder:
             self.error(root, message)
             return None
         fields = self.mapping(root, TOP_KEYS, "at the top of a routine")
+        params = self.params(fields["params"][1]) if "params" in fields else ()
+        self.values = self.param_values(params)  # before anything that may use them
+        if "params" in fields and isinstance(fields["params"][1], yaml.MappingNode):
+            # Names whose declaration has a problem of its own: their uses are not errors too.
+            pairs = fields["params"][1].value
+            self.declared = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
         title = self.text(fields, "title", root)
         description = self.text(fields, "description") or ""
         speech = self.speech(fields["speech"][1]) if "speech" in fields else SpeechSettings()
@@ -330,8 +367,157 @@ class _Builder:
                     positions[key.value] = self.pos(value)
         return Routine(
             title, steps, self.path, name, description, speech, chimes,
-            language, own_words, pronounce, positions, per_day,
+            language, own_words, pronounce, positions, per_day, params, self.values,
         )  # fmt: skip
+
+    # -- params
+
+    def params(self, node: yaml.Node) -> tuple[Param, ...]:
+        self.count(node)
+        if not isinstance(node, yaml.MappingNode):
+            message = "params must be a mapping of names to {default: ..., choices: [...]}"
+            self.error(
+                node, f"{message} or {{default: ..., min: ..., max: ...}}, not {_kind_of(node)}"
+            )
+            return ()
+        if len(node.value) > MAX_PARAMS:
+            self.error(node, f"too many params ({len(node.value)}; at most {MAX_PARAMS})")
+            return ()
+        found: dict[str, Param] = {}
+        for key_node, value_node in node.value:
+            name = self.scalar(key_node, "a param's name", "a name")
+            if name is None:
+                continue
+            if not _PARAM_NAME.fullmatch(name):
+                message = f"param name '{excerpt(name)}' must be a lowercase word"
+                self.error(key_node, message + " (letters, digits and _, at most 32)")
+            elif name in RESERVED_PARAMS:
+                block = "sides" if name == "side" else "repeat"
+                message = f"'{name}' cannot be a param: '{{{name}}}' is what a '{block}' step"
+                self.error(key_node, message + " says")
+            elif name in found:
+                self.error(key_node, f"duplicate param '{name}'")
+            else:
+                param = self.param(name, value_node)
+                if param is not None:
+                    found[name] = param
+        return tuple(found.values())
+
+    def param(self, name: str, node: yaml.Node) -> Param | None:
+        self.count(node)
+        if not isinstance(node, yaml.MappingNode):
+            message = f"param '{name}' must be a mapping like {{default: 3, choices: [3, 4]}}"
+            self.error(
+                node, f"{message} or {{default: 2m, min: 2m, max: 3m}}, not {_kind_of(node)}"
+            )
+            return None
+        fields = self.mapping(node, PARAM_KEYS, f"in param '{name}'")
+        if "default" not in fields:
+            self.error(node, f"param '{name}' needs a 'default'")
+            return None
+        default = self.param_value(fields["default"][1], "default")
+        if "choices" in fields:
+            if {"min", "max"} & fields.keys():
+                self.error(node, f"param '{name}' has choices or min and max, not both")
+                return None
+            choices = self.param_choices(fields["choices"][1])
+            if default is None or not choices:
+                return None
+            param = Param(name, default, choices)
+        elif {"min", "max"} <= fields.keys():
+            low = self.param_value(fields["min"][1], "min")
+            high = self.param_value(fields["max"][1], "max")
+            if None in (default, low, high):
+                return None
+            param = Param(name, default, (), low, high)
+            if not self.param_range(param, fields):
+                return None
+        else:
+            self.error(node, f"param '{name}' needs 'choices', or 'min' and 'max'")
+            return None
+        if param.accepts(default) is None:
+            message = f"default: {excerpt(default)} is not an allowed value of '{name}'"
+            self.error(fields["default"][1], f"{message} ({param.allowed()})")
+            return None
+        return param
+
+    def param_value(self, node: yaml.Node, key: str) -> str | None:
+        value = self.scalar(node, key, "a number, a duration or a word")
+        if value is None:
+            return None
+        value = " ".join(value.split())
+        if node.tag not in (_TAG + "int", _TAG + "float", _TAG + "str") or not value:
+            self.error(node, f"{key} must be a number, a duration or a word, not {_kind_of(node)}")
+            return None
+        if "{" in value or "}" in value or len(value) > MAX_SIDE_CHARS:
+            self.error(node, f"{key}: '{excerpt(value)}' is not a value (no braces; at most"
+                       f" {MAX_SIDE_CHARS} characters)")  # fmt: skip
+            return None
+        return value
+
+    def param_choices(self, node: yaml.Node) -> tuple[str, ...]:
+        self.count(node)
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.error(node, f"choices must be a list of values, like [3, 4], not {_kind_of(node)}")
+            return ()
+        if len(node.value) > MAX_CHOICES:
+            self.error(node, f"too many choices ({len(node.value)}; at most {MAX_CHOICES})")
+            return ()
+        values = [self.param_value(item, "a choice") for item in node.value]
+        if None in values:
+            return ()
+        return tuple(dict.fromkeys(v for v in values if v is not None))
+
+    def param_range(self, param: Param, fields: dict) -> bool:
+        """A range of whole numbers or of durations, its ends in order."""
+        if param.kind == "duration":
+            for key in ("default", "min", "max"):
+                node = fields[key][1]
+                try:
+                    durations.parse_duration(node.value, shown=excerpt(node.value))
+                except ValueError as e:
+                    self.error(node, f"{key}: {e}")
+                    return False
+        low, high = param.measure(param.low or ""), param.measure(param.high or "")
+        if low is not None and high is not None and low > high:
+            message = f"min: {excerpt(param.low or '')} is above max: {excerpt(param.high or '')}"
+            self.error(fields["min"][1], message)
+            return False
+        return True
+
+    def param_values(self, params: tuple[Param, ...]) -> dict[str, str]:
+        """Each param's value in effect: the given one, else its default. A given value the
+        routine does not allow is a ParamError (a usage error, not a routine's)."""
+        values = {param.name: param.default for param in params}
+        if self.problems:  # a broken params block: its own problems say what is wrong
+            return values
+        by_name = {param.name: param for param in params}
+        for name, value in self.given.items():
+            param = by_name.get(name)
+            if param is None:
+                theirs = f"its params: {', '.join(by_name)}" if by_name else "it has none"
+                raise ParamError(
+                    f"{name}={value}: {self.path.stem} has no param '{name}' ({theirs})", name
+                )
+            accepted = param.accepts(value)
+            if accepted is None:
+                raise ParamError(f"{name}={value}: {name} may be {param.allowed()}", name)
+            values[name] = accepted
+        return values
+
+    def filled(self, node: yaml.Node, key: str, value: str) -> str | None:
+        """`value` with each '{param}' replaced by that param's value in effect."""
+        if "{" not in value:
+            return value
+        for name in wording.placeholders(value):
+            if name in self.declared - self.values.keys():
+                return None  # its declaration's problem is reported
+            if name not in self.values:
+                allowed = [f"{{{p}}}" for p in self.values]
+                message = f"unknown param '{{{excerpt(name)}}}' in {key}"
+                self.error(node, message + _suggest(f"{{{name}}}", allowed, "params"))
+                return None
+        return wording.fill(value, self.values)
 
     def mapping(
         self, node: yaml.MappingNode, allowed: Iterable[str], where: str
@@ -405,8 +591,10 @@ class _Builder:
     def placeholders(self, node: yaml.Node, key: str, value: str) -> None:
         """Only '{side}', '{round}' and '{rounds}', each where a step gives it a value."""
         for name in wording.placeholders(value):
+            if name in self.declared and not (name == "rounds" and self.repeat_depth):
+                continue  # a param (inside a repeat, '{rounds}' is that repeat's count)
             if name not in wording.CONTEXT_PLACEHOLDERS:
-                allowed = [f"{{{p}}}" for p in wording.CONTEXT_PLACEHOLDERS]
+                allowed = [f"{{{p}}}" for p in (*wording.CONTEXT_PLACEHOLDERS, *self.values)]
                 self.error(
                     node,
                     f"unknown placeholder '{{{excerpt(name)}}}' in {key}"
@@ -434,6 +622,11 @@ class _Builder:
         if value is None:
             return None
         digits = value.strip()
+        if node.tag == _TAG + "str" and "{" in digits:  # '{rounds}': a param's value
+            filled = self.filled(node, key, digits)
+            if filled is None:
+                return None
+            digits = value = filled
         if node.tag in (_TAG + "int", _TAG + "str") and digits.isascii() and digits.isdigit():
             # Decimal (010 is ten, not YAML 1.1's octal eight); a flood of digits is not int()ed.
             number = int(digits) if len(digits) <= MAX_NUMBER_CHARS else high + 1
@@ -450,6 +643,10 @@ class _Builder:
             return None
         # The text as written, read as decimal: YAML 1.1 would make 010 eight and 1:30 ninety.
         raw: object = value if node.tag in (_TAG + t for t in ("int", "float", "str")) else None
+        if node.tag == _TAG + "str" and "{" in value:  # '{minutes}': a param's value
+            raw = value = self.filled(node, key, value)
+            if value is None:
+                return None
         try:
             seconds = durations.parse_duration(raw, shown=excerpt(value))
         except ValueError as e:
@@ -606,7 +803,27 @@ class _Builder:
             self.error(node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} blocks)")
             return ()
         built = (self.step(item, depth) for item in node.value)
-        return tuple(step for step in built if step is not None)
+        steps = tuple(step for step in built if step is not None)
+        if depth == self.depth:
+            self.check_parts(steps)
+        return steps
+
+    def check_parts(self, steps: tuple[Step, ...]) -> None:
+        """Opening steps come first and closing steps last, so that leaving them out of an
+        include leaves the middle of the routine whole."""
+        seen_middle = seen_closing = False
+        for step in steps:
+            if step.part == "opening" and (seen_middle or seen_closing):
+                self.error_at(
+                    step.pos, "an opening step must come before the routine's other steps"
+                )
+            elif step.part != "closing" and seen_closing:
+                message = (
+                    "a step after a closing step must be closing too (closing steps come last)"
+                )
+                self.error_at(step.pos, message)
+            seen_middle |= step.part is None
+            seen_closing |= step.part == "closing"
 
     def step(self, node: yaml.Node, depth: int) -> Step | None:
         self.count(node)
@@ -629,16 +846,50 @@ class _Builder:
         self.sides_depth += kind == "sides"
         title = self.text(fields, "title")
         self.sides_depth -= kind == "sides"
+        part = self.part(fields["part"][1], depth) if "part" in fields else None
         if kind == "repeat":
             self.repeat_depth += 1  # its steps may say '{round}' and '{rounds}'
             built = self.repeat(node, fields, title, depth)
             self.repeat_depth -= 1
-            return built
-        if kind == "sides":
-            return self.sides(node, fields, title, depth)
-        if kind == "include":
-            return self.include(node, fields, title, depth)
-        return self.action(node, fields, title)
+        elif kind == "sides":
+            built = self.sides(node, fields, title, depth)
+        elif kind == "include":
+            built = self.include(node, fields, title, depth)
+        else:
+            built = self.action(node, fields, title)
+        return replace(built, part=part) if built is not None and part else built
+
+    def part(self, node: yaml.Node, depth: int) -> str | None:
+        value = self.scalar(node, "part", "opening or closing")
+        if value is None:
+            return None
+        if value not in PARTS:
+            message = f"part: '{excerpt(value)}' is not opening or closing"
+            self.error(node, message + _suggest(value, PARTS))
+        elif depth != self.depth:
+            self.error(node, "part: only a routine's top-level steps are opening or closing")
+        else:
+            return value
+        return None
+
+    def without(self, node: yaml.Node) -> tuple[str, ...] | None:
+        """`without:` the parts of an included routine to leave out: opening, closing."""
+        self.count(node)
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        parts = []
+        for item in items:
+            value = self.scalar(item, "without", "opening, closing or a list of them")
+            if value is None:
+                return None
+            if value not in PARTS:
+                message = f"without: '{excerpt(value)}' is not opening or closing"
+                self.error(item, message + _suggest(value, PARTS))
+                return None
+            parts.append(value)
+        if not parts:
+            self.error(node, "without is empty; give opening, closing or both")
+            return None
+        return tuple(dict.fromkeys(parts))
 
     def action(self, node: yaml.Node, fields: dict, title: str | None) -> Action | None:
         if not {"say", "hold", "pause"} & fields.keys():
@@ -656,7 +907,9 @@ class _Builder:
         if "countdown" in fields:
             countdown = self.whole(fields["countdown"][1], "countdown", 1, MAX_COUNTDOWN) or 0
             if hold is not None and countdown >= hold:
-                hold_text = excerpt(fields["hold"][1].value)
+                hold_text = excerpt(
+                    self.filled(fields["hold"][1], "hold", fields["hold"][1].value) or ""
+                )
                 message = f"countdown: {countdown} does not fit in hold: {hold_text}"
                 self.error(
                     fields["countdown"][1], message + " (the count must end inside the hold)"
@@ -665,7 +918,9 @@ class _Builder:
             bool(self.boolean(fields["halfway"][1], "halfway")) if "halfway" in fields else False
         )
         positions = {key: self.pos(value) for key, (_, value) in fields.items()}
-        return Action(self.pos(node), say, hold, countdown, halfway, pause, title, positions)
+        return Action(
+            self.pos(node), say, hold, countdown, halfway, pause, title, key_positions=positions
+        )
 
     def repeat(self, node: yaml.Node, fields: dict, title: str | None, depth: int) -> Repeat | None:
         times = self.whole(fields["repeat"][1], "repeat", 1, MAX_REPEAT)
@@ -732,12 +987,50 @@ class _Builder:
                 name_node, f"steps are nested too deeply (more than {MAX_STEP_DEPTH} blocks)"
             )
             return None
+        values = self.include_values(fields["with"][1]) if "with" in fields else {}
+        without = self.without(fields["without"][1]) if "without" in fields else ()
+        if values is None or without is None:
+            return None
+        stack = (*self.stack, target)
         try:
-            routine = _load(target, target.stem, (*self.stack, target), depth + 1, self.run)
+            routine = _load(target, target.stem, stack, depth + 1, self.run, values)
         except RoutineError as e:
             self.problems.extend(e.problems)
             return None
+        except ParamError as e:
+            with_node = fields["with"][1]
+            at = next((v for k, v in with_node.value if k.value == e.name), with_node)
+            self.error(at, f"with: {e}")
+            return None
+        if without:
+            kept = tuple(step for step in routine.steps if step.part not in without)
+            if not kept:
+                message = f"without: {' and '.join(without)} leaves nothing of '{excerpt(name)}'"
+                self.error(fields["without"][1], message + " (all its steps are left out)")
+                return None
+            routine = replace(routine, steps=kept)
         return Include(self.pos(node), name, routine, title)
+
+    def include_values(self, node: yaml.Node) -> dict[str, str] | None:
+        """`with:`: values for the included routine's params; '{name}' gives one of ours."""
+        self.count(node)
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"with must be a mapping of param names to values, like {{rounds: 4}},"
+                       f" not {_kind_of(node)}")  # fmt: skip
+            return None
+        values = {}
+        for key_node, value_node in node.value:
+            name = self.scalar(key_node, "with", "a param's name")
+            if name is None:
+                return None
+            if isinstance(value_node, yaml.ScalarNode) and "{" in value_node.value:
+                value = self.filled(value_node, f"with: {name}", value_node.value)
+            else:
+                value = self.param_value(value_node, f"with: {name}")
+            if value is None:
+                return None
+            values[name] = value
+        return values
 
 
 class _TooLarge(Exception):

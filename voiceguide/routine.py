@@ -8,7 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from voiceguide.params import Param
+
 CHIME_ROLES = ("hold-start", "hold-end", "session-end")
+PARTS = ("opening", "closing")
 MAX_SESSION_SECONDS = 12 * 3600
 MAX_TEXT_CHARS = 1000  # of one thing to say, '{side}' filled in
 RATE_RANGE = (80, 400)  # words a minute
@@ -53,6 +56,7 @@ class Action:
     halfway: bool = False
     pause: float | None = None
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
     # Where the keys were written, for errors found only when the timeline is laid out.
     key_positions: dict[str, Position] = field(default_factory=dict, compare=False)
 
@@ -66,6 +70,7 @@ class Repeat:
     steps: tuple[Step, ...]
     rest: float = 0.0
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class Sides:
     steps: tuple[Step, ...]
     rest: float = 0.0
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ class Include:
     name: str
     routine: Routine
     title: str | None = None
+    part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
 
 
 Step = Action | Repeat | Sides | Include
@@ -117,3 +124,5 @@ class Routine:
     # Where 'language' and the speech block's 'voice' were written, for errors about them.
     key_positions: dict[str, Position] = field(default_factory=dict, compare=False)
     per_day: int | None = None  # at most this many sessions a day, as its source advises
+    params: tuple[Param, ...] = ()  # the choices it offers (see voiceguide.params)
+    values: dict[str, str] = field(default_factory=dict)  # each param's value in effect

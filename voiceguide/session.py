@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from voiceguide import compiler, sounds
+from voiceguide import compiler, params, sounds
 from voiceguide.audio import Clip
 from voiceguide.cache import PhraseCache
 from voiceguide.engines import default_engine, get_engine
+from voiceguide.errors import RoutineError
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
 from voiceguide.pronounce import Pronunciation
 from voiceguide.routine import Position, Routine, SpeechSettings
@@ -58,7 +59,8 @@ def step_titles(routine: Routine, overrides: SpeechSettings | None = None) -> li
     language; known before anything is synthesized."""
     engine = get_engine(settings_for(routine, overrides).engine)
     words = wording_of(routine, speaking_for(routine, overrides, engine), engine)
-    return [compiler.step_title(step, words) for step in routine.steps]
+    params = compiler.spoken_values(routine.values, words)
+    return [compiler.step_title(step, words, params) for step in routine.steps]
 
 
 @dataclass(frozen=True)
@@ -126,3 +128,26 @@ def build_session(
     return Session(
         routine, speaking, phrases, chimes, timeline, engine, cache, words, pronunciation
     )
+
+
+def check_session(
+    ref: str, overrides: SpeechSettings | None = None, engine: SpeechEngine | None = None
+) -> Session:
+    """The session with its params' defaults, once it is known that every other allowed value
+    compiles too (each choice, a range's ends; one param at a time). Raises RoutineError whose
+    problems name the value they were found with."""
+    from voiceguide.loader import load_routine
+
+    session = build_session(load_routine(ref), overrides, engine)
+    problems = []
+    for values in params.variants(session.routine.params):
+        try:
+            build_session(load_routine(ref, values), overrides, engine, session.cache)
+        except RoutineError as e:
+            setting = " ".join(f"{name}={value}" for name, value in values.items())
+            problems += [
+                replace(p, message=f"{p.message} (with --set {setting})") for p in e.problems
+            ]
+    if problems:
+        raise RoutineError(problems)
+    return session
