@@ -20,20 +20,21 @@ HEADACHE_SAFETY = (
 )
 
 
-def timeline(name: str) -> Timeline:
-    return compile_routine(load_routine(name), EstimatedLengths(), SpeechInfo("fake", "v", 135, 1))
+def timeline(name: str, **values: str) -> Timeline:
+    routine = load_routine(name, values)
+    return compile_routine(routine, EstimatedLengths(), SpeechInfo("fake", "v", 135, 1))
 
 
 def speech(name: str) -> list[Cue]:
     return [c for c in timeline(name).cues if c.kind == "speech"]
 
 
-def spoken(name: str) -> str:
-    return " ".join(c.text for c in speech(name))
+def spoken(name: str, **values: str) -> str:
+    return " ".join(c.text for c in timeline(name, **values).cues if c.kind == "speech")
 
 
-def holds(name: str) -> list[float]:
-    return [h.length / RATE for h in timeline(name).holds]
+def holds(name: str, **values: str) -> list[float]:
+    return [h.length / RATE for h in timeline(name, **values).holds]
 
 
 def said(name: str, words: str) -> list[Cue]:
@@ -67,8 +68,8 @@ def test_each_opens_with_its_safety_line_said_once(name):
     assert first.kind == "speech" and first.step == 1
     safety = BACK_SAFETY if name.startswith("back") else HEADACHE_SAFETY
     assert first.text == safety
-    if name != "back-full":  # which includes the three others, for now each with its own
-        assert spoken(name).count(safety) == 1
+    assert spoken(name).count(safety) == 1
+    assert load_routine(name).steps[0].part == "opening"  # left out where it is included
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -84,8 +85,12 @@ def test_the_chime_is_the_signal_to_start_every_hold(name):
         assert (cues[i].start - cues[i - 1].end) / RATE == pytest.approx(0.5)
 
 
-def test_back_hands_firm_pressure_ten_seconds_hold_a_minute_three_rounds():
+def test_back_hands_firm_pressure_ten_seconds_hold_a_minute_three_or_four_rounds():
     assert holds("back-hands") == [10, 60] * 3
+    assert holds("back-hands", rounds="4") == [10, 60] * 4
+    four = spoken("back-hands", rounds="4")
+    assert "You will press it with your index finger, four times." in four
+    assert "Round four of four." in four and "Round four" not in spoken("back-hands")
     text = spoken("back-hands")
     for phrase in (
         "This massage is most effective for upper back pain.",
@@ -97,7 +102,10 @@ def test_back_hands_firm_pressure_ten_seconds_hold_a_minute_three_rounds():
         "Round three of three.",
     ):
         assert phrase in text
-    assert text.endswith("For sustained relief, you can do this up to five times a day.")
+    assert text.endswith(
+        "Release, and breathe. For sustained relief, you can do this up to five times a day."
+        " Well done. Take your time before you get up."
+    )
     assert silence_after("back-hands", "Take your time to find it.") >= 15
 
 
@@ -197,6 +205,11 @@ def test_headache_acupressure_presses_points_the_article_names_on_both_sides():
 
 def test_headache_acupressure_two_to_three_minutes_until_warmth_released_slowly():
     assert holds("headache-acupressure") == [180, 180, 180]
+    assert holds("headache-acupressure", minutes="2m") == [120, 120, 120]
+    assert "Each press lasts three minutes, from one chime to the next." in spoken(
+        "headache-acupressure"
+    )
+    assert "Each press lasts two minutes," in spoken("headache-acupressure", minutes="2m")
     press = said("headache-acupressure", "At the chime, use firm and gentle pressure, with")
     assert len(press) == 2
     assert press[0].text == (
@@ -227,24 +240,60 @@ def test_headache_acupressure_presses_again_only_where_a_side_needs_more():
     assert offer.end < again.start < last_hold.start  # step five belongs to the last hold
 
 
-def test_back_full_is_the_three_back_routines_in_order():
+def middle(name: str) -> list[str]:
+    """What a routine says and sounds, without its opening and closing steps."""
+    kept = {i for i, step in enumerate(load_routine(name).steps, 1) if step.part is None}
+    return [c.text or c.role for c in timeline(name).cues if c.step in kept]
+
+
+TO_THE_BALLS = (
+    "Put your hands down, and rest for a moment."
+    " Now get your two massage balls. A tennis or lacrosse ball works too."
+)
+TO_THE_ROLLER = (
+    "Take your time to come off the balls, and put them aside. Now get your foam roller."
+)
+CLOSING = "Well done. Take your time before you get up."
+
+
+def test_back_full_opens_once_goes_through_the_three_with_time_to_fetch_and_closes_once():
     full = timeline("back-full")
     assert [s.title for s in full.steps] == [
+        "Before you start",
         "Upper back release with your hands",
+        "Now the massage balls",
         "Lower back release with two massage balls",
+        "Now the foam roller",
         "Upper and mid back with a foam roller",
+        "Closing",
     ]
-    parts = [timeline(n) for n in ("back-hands", "back-massage-ball", "back-foam-roller")]
-    expected = [c.text or c.role for part in parts for c in part.cues if c.role != "session-end"]
-    assert [c.text or c.role for c in full.cues] == [*expected, "session-end"]
+    assert [c.text or c.role for c in full.cues] == [
+        BACK_SAFETY,
+        *middle("back-hands"),
+        TO_THE_BALLS,
+        *middle("back-massage-ball"),
+        TO_THE_ROLLER,
+        *middle("back-foam-roller"),
+        CLOSING,
+        "session-end",
+    ]
+    assert silence_after("back-full", TO_THE_BALLS) >= 20
+    assert silence_after("back-full", TO_THE_ROLLER) >= 20
+    assert spoken("back-full").count("Well done.") == 1
+    assert "fetch" not in spoken("back-full")  # the parts' own fetching is left out
+
+
+@pytest.mark.parametrize("name", ["back-foam-roller", "back-hands", "back-massage-ball"])
+def test_each_back_routine_closes_once_at_its_end(name):
+    assert spoken(name).endswith(CLOSING) and spoken(name).count("Well done.") == 1
+    assert load_routine(name).steps[-1].part == "closing"
 
 
 def test_the_bundled_routines_say_acupressure_and_lacrosse_as_written_but_pronounced():
     from voiceguide.pronounce import Pronunciation
 
     headache = load_routine("headache-acupressure")
-    balls = load_routine("back-massage-ball")
     assert Pronunciation(headache.pronounce)("Acupressure does not") == "ack you pressure does not"
-    assert (
-        Pronunciation(balls.pronounce)("A tennis or lacrosse ball") == "A tennis or la cross ball"
-    )
+    for name in ("back-massage-ball", "back-full"):  # an include's pronounce is not used
+        heard = Pronunciation(load_routine(name).pronounce)("A tennis or lacrosse ball")
+        assert heard == "A tennis or la cross ball"
