@@ -17,6 +17,7 @@ Timing rules, in words a routine author can rely on:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -31,6 +32,7 @@ from voiceguide.routine import (
     Action,
     Include,
     Position,
+    Reminder,
     Repeat,
     Routine,
     Sides,
@@ -79,6 +81,7 @@ class HoldFor:
     context: Context
     halfway: str = ""  # what is said at mid-hold, if anything
     countdown: tuple[str, ...] = ()  # what is said on its last seconds: ..., 'two', 'one'
+    reminders: tuple[tuple[Reminder, str], ...] = ()  # each with its text, placeholders filled
 
 
 Part = Speak | Silence | HoldFor
@@ -143,17 +146,42 @@ def phrases(script: Script) -> list[str]:
             if isinstance(part, Speak):
                 texts[part.text] = None
             elif isinstance(part, HoldFor):
-                texts.update((text, None) for _, text, _ in _hold_calls(part, 0, 0))
+                texts.update((call.text, None) for call in _fixed_calls(part, 0, 0))
+                texts.update((text, None) for _, text in part.reminders)
     return list(texts)
 
 
-def _hold_calls(hold: HoldFor, length: int, second: int) -> list[tuple[int, str, str]]:
-    """What is said inside a hold of `length` samples: (offset from its start, text, role)."""
-    calls = [(length // 2, hold.halfway, "halfway")] if hold.halfway else []
+@dataclass(frozen=True)
+class _Call:
+    """Words said inside a hold, `offset` samples after its start chime's onset."""
+
+    offset: int
+    text: str
+    role: str  # halfway, countdown, reminder
+    pos: Position  # where the routine asked for it, for errors
+    label: str = ""  # a reminder's, as an error names it: 'at 30 s', '10 s left'
+
+
+def _fixed_calls(hold: HoldFor, length: int, rate: int) -> list[_Call]:
+    """What is said at fixed places in a hold of `length` samples, in time order: halfway, the
+    countdown's numbers and the `at` and `left` reminders (`every` ones fill in around them)."""
+    where = hold.action.key_positions
+    pos = hold.action.pos
+    calls = [_Call(length // 2, hold.halfway, "halfway", where.get("halfway", pos))]
+    calls = calls if hold.halfway else []
     count = len(hold.countdown)
-    return calls + [
-        (length - (count - i) * second, text, "countdown") for i, text in enumerate(hold.countdown)
-    ]
+    for i, text in enumerate(hold.countdown):
+        offset = length - (count - i) * rate
+        calls.append(_Call(offset, text, "countdown", where.get("countdown", pos)))
+    for reminder, text in hold.reminders:
+        seconds = round(reminder.seconds * rate)
+        if reminder.kind == "at":
+            label = f"at {format_short(reminder.seconds)}"
+            calls.append(_Call(seconds, text, "reminder", reminder.pos, label))
+        elif reminder.kind == "left":
+            label = f"{format_short(reminder.seconds)} left"
+            calls.append(_Call(length - seconds, text, "reminder", reminder.pos, label))
+    return sorted(calls, key=lambda call: call.offset)
 
 
 def _expand(
@@ -204,7 +232,8 @@ def _expand_action(
             yield Silence(LEAD)
         halfway = words.halfway(values) if action.halfway else ""
         countdown = tuple(words.count(k, values) for k in range(action.countdown, 0, -1))
-        yield HoldFor(action.hold, action, context, halfway, countdown)
+        reminders = tuple((r, _filled(r.say, values)) for r in action.remind)
+        yield HoldFor(action.hold, action, context, halfway, countdown, reminders)
     yield Silence(action.pause or BREATH)
 
 
@@ -275,7 +304,10 @@ def _step_bounds(step: Step, known: dict[int, tuple[float, float]]) -> tuple[flo
         seconds = (
             (step.hold or 0) + (step.pause or BREATH) + (LEAD if step.say and step.hold else 0)
         )
-        parts = 2 + (3 + step.countdown + step.halfway if step.hold else 0)
+        reminders = sum(
+            (step.hold or 0) // r.seconds if r.kind == "every" else 1 for r in step.remind
+        )
+        parts = 2 + (3 + step.countdown + step.halfway + reminders if step.hold else 0)
         return seconds, parts
     if isinstance(step, Include):
         bounds = [_bounds(child, known) for child in step.routine.steps]
@@ -382,28 +414,78 @@ class _Layout:
         opening = self.lengths.chime("hold-start")
         if length < opening:
             self.fail(
-                action,
-                "hold",
+                action.key_positions.get("hold", action.pos),
                 f"hold: {format_short(part.seconds)} is shorter than its start chime"
                 f" ({format_short(round(opening / self.lengths.sample_rate, 2))}); make it longer",
             )
         self.chime(at, "hold-start", sounds["hold-start"], context)
         self.holds.append(Hold(at, length, self.step, context))
-        free, before = at + opening, None
-        for offset, text, role in _hold_calls(part, length, self.lengths.sample_rate):
-            start = at + offset
-            call = Cue(
-                start, self.lengths.speech(text), "speech", self.step, text, "", role, context
-            )
-            if start < free or call.end > end:
-                problem = self._misfit(call, before if start < free else call, action, part.seconds)
-                self.fail(action, role, problem)
-            self.cues.append(call)
-            free, before = call.end, call
+        said = _Said(at + opening, end)
+        before: tuple[_Call, Cue] | None = None
+        for call in _fixed_calls(part, length, self.lengths.sample_rate):
+            cue = self.call_cue(at, call, context)
+            if not said.has_room(cue):
+                self.fail(*self._misfit((call, cue), before, said, action, part.seconds))
+            said.add(cue)
+            before = (call, cue)
+        self.every_reminders(at, part, said)
+        self.cues.extend(said.cues)
         return self.chime(end, "hold-end", sounds["hold-end"], context)
 
-    def _misfit(self, call: Cue, culprit: Cue | None, action: Action, seconds: float) -> str:
-        """Why a call does not fit in its hold: what it runs into, or what runs too long."""
+    def call_cue(self, at: int, call: _Call, context: Context) -> Cue:
+        length = self.lengths.speech(call.text)
+        return Cue(at + call.offset, length, "speech", self.step, call.text, "", call.role, context)
+
+    def every_reminders(self, at: int, part: HoldFor, said: _Said) -> None:
+        """`every` reminders where they fit: an occurrence that would overlap other words, a
+        chime or the hold's end is left out (a hold of 1 min with every 20 s says it at 20 s and
+        40 s); one that never fits is an error."""
+        length = said.end - at
+        for reminder, text in part.reminders:
+            if reminder.kind != "every":
+                continue
+            step = self.samples(reminder.seconds)
+            placed = 0
+            for offset in range(step, length, step):
+                cue = self.call_cue(at, _Call(offset, text, "reminder", reminder.pos), part.context)
+                if said.has_room(cue):
+                    said.add(cue)
+                    placed += 1
+            if not placed:
+                took = self.lengths.speech(text) / self.lengths.sample_rate
+                self.fail(
+                    reminder.pos,
+                    f"remind: every {format_short(reminder.seconds)}: '{excerpt(text)}' finds no"
+                    f" room in a {format_short(part.seconds)} hold (it takes {took:.1f} s)",
+                )
+
+    def _misfit(
+        self,
+        current: tuple[_Call, Cue],
+        before: tuple[_Call, Cue] | None,
+        said: _Said,
+        action: Action,
+        seconds: float,
+    ) -> tuple[Position, str]:
+        """Why words do not fit in their hold, said where the routine can be changed: what
+        they run into, or what runs too long. A reminder is blamed before halfway or a count."""
+        call, cue = current
+        hold = format_short(seconds)
+        overlaps = cue.start < said.start or (before is not None and cue.start < before[1].end)
+        if call.role == "reminder" or (overlaps and before and before[0].role == "reminder"):
+            culprit, other = (current, before) if call.role == "reminder" else (before, current)
+            what = f"remind: '{excerpt(culprit[0].text)}' ({culprit[0].label})"
+            if not overlaps:
+                took = culprit[1].length / self.lengths.sample_rate
+                return culprit[0].pos, f"{what} runs past the end of a {hold} hold ({took:.1f} s)"
+            into = f"'{excerpt(other[0].text)}'" if other else "the start chime"
+            return culprit[0].pos, f"{what} would overlap {into} in a {hold} hold"
+        culprit = before[1] if before and overlaps else (None if overlaps else cue)
+        return call.pos, self._count_misfit(cue, culprit, action, seconds)
+
+    def _count_misfit(self, call: Cue, culprit: Cue | None, action: Action, seconds: float) -> str:
+        """Why halfway or a countdown number does not fit: what it runs into, or what runs too
+        long."""
         hold = format_short(seconds)
         if call.role == "halfway":
             what = (
@@ -425,14 +507,33 @@ class _Layout:
             " (each number needs its own second, after the start chime)"
         )
 
-    def fail(self, action: Action, key: str, message: str) -> None:
+    def fail(self, pos: Position, message: str) -> None:
         """One problem a place: a countdown that does not fit is one problem, not one a number,
         and a step repeated in rounds is reported once."""
-        pos = action.key_positions.get(key, action.pos)
         if all(
             (p.line, p.column, p.path) != (pos.line, pos.column, pos.path) for p in self.problems
         ):
             self.problems[_problem(pos, message)] = None
+
+
+@dataclass
+class _Said:
+    """The words placed inside one hold, in time order, between the end of its start chime and
+    its end (the end chime's onset)."""
+
+    start: int
+    end: int
+    cues: list[Cue] = field(default_factory=list)
+
+    def has_room(self, cue: Cue) -> bool:
+        if cue.start < self.start or cue.end > self.end:
+            return False
+        i = bisect.bisect_right(self.cues, cue.start, key=lambda c: c.start)
+        fits_after = i == 0 or self.cues[i - 1].end <= cue.start
+        return fits_after and (i == len(self.cues) or cue.end <= self.cues[i].start)
+
+    def add(self, cue: Cue) -> None:
+        bisect.insort(self.cues, cue, key=lambda c: c.start)
 
 
 def compile_routine(

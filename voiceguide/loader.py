@@ -26,10 +26,12 @@ from voiceguide.routine import (
     MAX_TEXT_CHARS,
     PARTS,
     RATE_RANGE,
+    REMINDER_KINDS,
     Action,
     ChimeChoice,
     Include,
     Position,
+    Reminder,
     Repeat,
     Routine,
     Sides,
@@ -53,7 +55,9 @@ TOP_KEYS = (
 )  # fmt: skip
 MAX_PER_DAY = 100
 SPEECH_KEYS = ("voice", "rate", "volume", "engine")
-ACTION_KEYS = ("say", "hold", "countdown", "halfway", "pause", "title")
+ACTION_KEYS = ("say", "hold", "countdown", "halfway", "remind", "pause", "title")
+MAX_REMINDERS = 20  # in one step
+MIN_EVERY = 5  # seconds: words more often than this would be one long talk
 STEP_KEYS = {
     "action": (*ACTION_KEYS, "part"),
     "repeat": ("repeat", "rest", "steps", "title", "part"),
@@ -895,7 +899,7 @@ class _Builder:
         if not {"say", "hold", "pause"} & fields.keys():
             self.error(node, "a step needs 'say', 'hold' or 'pause'")
             return None
-        for key in ("countdown", "halfway"):
+        for key in ("countdown", "halfway", "remind"):
             if key in fields and "hold" not in fields:
                 self.error(fields[key][0], f"'{key}' needs a 'hold' in the same step")
         say = self.text(fields, "say")
@@ -917,10 +921,59 @@ class _Builder:
         halfway = (
             bool(self.boolean(fields["halfway"][1], "halfway")) if "halfway" in fields else False
         )
+        remind = self.reminders(fields["remind"][1], hold) if "remind" in fields else ()
         positions = {key: self.pos(value) for key, (_, value) in fields.items()}
         return Action(
-            self.pos(node), say, hold, countdown, halfway, pause, title, key_positions=positions
-        )
+            self.pos(node), say, hold, countdown, halfway, pause, title,
+            remind=remind, key_positions=positions,
+        )  # fmt: skip
+
+    def reminders(self, node: yaml.Node, hold: float | None) -> tuple[Reminder, ...]:
+        """`remind:` words inside the hold; where they fit is the compiler's to say."""
+        self.count(node)
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.error(node, "remind must be a list like [{every: 20s, say: Keep breathing.}],"
+                       f" not {_kind_of(node)}")  # fmt: skip
+            return ()
+        if len(node.value) > MAX_REMINDERS:
+            self.error(node, f"too many reminders ({len(node.value)}; at most {MAX_REMINDERS})")
+            return ()
+        built = (self.reminder(item, hold) for item in node.value)
+        return tuple(reminder for reminder in built if reminder is not None)
+
+    def reminder(self, node: yaml.Node, hold: float | None) -> Reminder | None:
+        self.count(node)
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"a reminder is a mapping like {{at: 30s, say: Halfway there.}},"
+                       f" not {_kind_of(node)}")  # fmt: skip
+            return None
+        fields = self.mapping(node, ("say", *REMINDER_KINDS), "in a reminder")
+        kinds = [k for k in REMINDER_KINDS if k in fields]
+        if len(kinds) != 1:
+            these = " and ".join(kinds) if kinds else "none"
+            self.error(node, f"a reminder needs one of every, at and left, not {these}")
+            return None
+        kind = kinds[0]
+        say = self.text(fields, "say", node)
+        if say is not None and not any(c.isalnum() for c in say):
+            self.error(fields["say"][1], "say has nothing to speak (no letters or digits)")
+            return None
+        seconds = self.duration(fields[kind][1], kind)
+        if say is None or seconds is None:
+            return None
+        if kind == "every" and seconds < MIN_EVERY:
+            shown = excerpt(self.filled(fields[kind][1], kind, fields[kind][1].value) or "")
+            message = f"every: {shown} is too often (at least {MIN_EVERY} s between reminders)"
+            self.error(fields[kind][1], message)
+            return None
+        if hold is not None and seconds >= hold:
+            shown = excerpt(self.filled(fields[kind][1], kind, fields[kind][1].value) or "")
+            what = {"every": "the time between reminders", "at": "the time after the hold starts",
+                    "left": "the time before it ends"}[kind]  # fmt: skip
+            self.error(fields[kind][1], f"{kind}: {shown} is not inside a hold of"
+                       f" {durations.format_short(hold)} ({what} must be shorter)")  # fmt: skip
+            return None
+        return Reminder(kind, seconds, say, self.pos(node))
 
     def repeat(self, node: yaml.Node, fields: dict, title: str | None, depth: int) -> Repeat | None:
         times = self.whole(fields["repeat"][1], "repeat", 1, MAX_REPEAT)

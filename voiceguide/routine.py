@@ -12,6 +12,7 @@ from voiceguide.params import Param
 
 CHIME_ROLES = ("hold-start", "hold-end", "session-end")
 PARTS = ("opening", "closing")
+REMINDER_KINDS = ("every", "at", "left")
 MAX_SESSION_SECONDS = 12 * 3600
 MAX_TEXT_CHARS = 1000  # of one thing to say, '{side}' filled in
 RATE_RANGE = (80, 400)  # words a minute
@@ -46,6 +47,17 @@ class SpeechSettings:
 
 
 @dataclass(frozen=True)
+class Reminder:
+    """Words inside a hold: `every` N seconds, `at` N seconds after it starts, or N seconds
+    `left` before it ends."""
+
+    kind: str  # every, at, left
+    seconds: float
+    say: str
+    pos: Position
+
+
+@dataclass(frozen=True)
 class Action:
     """Speak, then hold between two chimes, then stay silent: any of the three, in that order."""
 
@@ -57,6 +69,7 @@ class Action:
     pause: float | None = None
     title: str | None = None
     part: str | None = None  # 'opening' or 'closing': a top-level step an include can leave out
+    remind: tuple[Reminder, ...] = ()
     # Where the keys were written, for errors found only when the timeline is laid out.
     key_positions: dict[str, Position] = field(default_factory=dict, compare=False)
 
