@@ -85,9 +85,23 @@ def test_the_chime_is_the_signal_to_start_every_hold(name):
         assert (cues[i].start - cues[i - 1].end) / RATE == pytest.approx(0.5)
 
 
+def reminders(name: str, **values: str) -> list[tuple[float, str]]:
+    """Each reminder inside a hold: (seconds after the hold's start chime, its words)."""
+    found = timeline(name, **values)
+    return [
+        ((c.start - h.start) / RATE, c.text)
+        for h in found.holds
+        for c in found.cues
+        if c.role == "reminder" and h.start <= c.start < h.end
+    ]
+
+
 def test_back_hands_firm_pressure_ten_seconds_hold_a_minute_three_or_four_rounds():
-    assert holds("back-hands") == [10, 60] * 3
-    assert holds("back-hands", rounds="4") == [10, 60] * 4
+    # Ten seconds of pressure, then a minute's hold, in one hold: no chime says "release" between.
+    assert holds("back-hands") == [70] * 3
+    assert holds("back-hands", rounds="4") == [70] * 4
+    minute = [(10.0, "Now hold it there, for one minute."), (40.0, "Half a minute left.")]
+    assert reminders("back-hands") == minute * 3
     four = spoken("back-hands", rounds="4")
     assert "You will press it with your index finger, four times." in four
     assert "Round four of four." in four and "Round four" not in spoken("back-hands")
@@ -98,7 +112,6 @@ def test_back_hands_firm_pressure_ten_seconds_hold_a_minute_three_or_four_rounds
         "Now locate the pressure point, or the sore spot, on your back.",
         "At the chime, apply firm pressure with your index finger, for ten seconds."
         " Keep it in place, or move it in small circles.",
-        "At the chime, hold it for one minute.",
         "Round three of three.",
     ):
         assert phrase in text
@@ -206,6 +219,9 @@ def test_headache_acupressure_presses_points_the_article_names_on_both_sides():
 def test_headache_acupressure_two_to_three_minutes_until_warmth_released_slowly():
     assert holds("headache-acupressure") == [180, 180, 180]
     assert holds("headache-acupressure", minutes="2m") == [120, 120, 120]
+    warmth = "Keep the pressure going, until you feel warmth or tingling."
+    assert reminders("headache-acupressure") == [(60.0, warmth), (120.0, warmth)] * 2
+    assert reminders("headache-acupressure", minutes="2m") == [(60.0, warmth)] * 2
     assert "Each press lasts three minutes, from one chime to the next." in spoken(
         "headache-acupressure"
     )
