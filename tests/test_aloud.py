@@ -116,3 +116,17 @@ def test_the_starter_routine_warns_nothing(tmp_path: Path):
     result = voiceguide("check", "mine.yaml", cwd=tmp_path)
     assert (result.returncode, result.stderr) == (0, "")
     assert "At the chime, press gently" in (tmp_path / "mine.yaml").read_text()
+
+
+def test_a_reminders_words_are_checked_like_a_steps(tmp_path: Path):
+    path = tmp_path / "remind.yaml"
+    path.write_text(
+        "title: R\nsteps:\n  - say: At the chime, press.\n    hold: 30s\n    remind:\n"
+        "      - left: 10s\n        say: 10 seconds left.\n"
+    )
+    result = voiceguide("check", path.name, cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stderr == (
+        "remind.yaml:7:14: warning: '10' in say: write numbers in words,"
+        ' as they are to be heard ("ten")\n'
+    )
