@@ -168,8 +168,10 @@ def test_tracks_joined_end_to_end_are_the_single_file(exported):
         "01 - Before you start.wav",
         "02 - Get comfortable.wav",
         "03 - Find the spot.wav",
-        "04 - Press and hold.wav",
-        "05 - Closing.wav",
+        "04 - How to press.wav",
+        "05 - Press and hold.wav",
+        "06 - How often.wav",
+        "07 - Closing.wav",
     ]
     parts = [read_wav(t) for t in tracks]
     assert all(p.framerate == 22050 and p.nchannels == 1 for p, _ in parts)
