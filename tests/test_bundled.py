@@ -186,6 +186,7 @@ def test_headache_acupressure_speaks_every_safety_note_before_the_first_press():
         "Only use certified professionals.",
         "Tell your practitioner about any medical conditions, and any medications you take.",
         "Tell your healthcare provider about any other treatments you receive.",
+        "Be careful when you do acupressure on yourself.",
         "Press firmly and gently, and never too hard. Too hard can cause discomfort or injury.",
     ):
         cues = said("headache-acupressure", note)
