@@ -300,6 +300,8 @@ def test_back_full_opens_once_goes_through_the_three_with_time_to_fetch_and_clos
     assert silence_after("back-full", TO_THE_ROLLER) >= 20
     assert spoken("back-full").count("Well done.") == 1
     assert "fetch" not in spoken("back-full")  # the parts' own fetching is left out
+    assert holds("back-full", rounds="4")[:5] == [70, 70, 70, 70, 2]  # four, then the balls
+    assert "Round four of four." in spoken("back-full", rounds="4")
 
 
 @pytest.mark.parametrize("name", ["back-foam-roller", "back-hands", "back-massage-ball"])
