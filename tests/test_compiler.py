@@ -264,3 +264,15 @@ def test_session_length_is_checked_before_anything_is_expanded(tmp_path):
     with pytest.raises(RoutineError, match="more than 12 h"):
         compile_text(tmp_path, text, lengths)
     assert lengths.asked == []  # no phrase length was even asked for
+
+
+@pytest.mark.parametrize(("hold", "samples"), [("2.3s", 50715), ("1.4s", 30870), ("8.2s", 180810)])
+def test_a_hold_is_rounded_to_the_nearest_sample_not_truncated(tmp_path, hold, samples):
+    # 2.3 * 22050 is 50714.999... in floating point: int() would lose a sample.
+    timeline = compile_text(tmp_path, f"title: t\nsteps:\n  - hold: {hold}\n")
+    start, end = (c for c in timeline.cues if c.role in ("hold-start", "hold-end"))
+    assert end.start - start.start == samples
+    assert timeline.holds[0].length == samples
+    assert timeline.to_json()["holds"][0]["end"] - timeline.to_json()["holds"][0]["start"] == (
+        pytest.approx(samples / RATE, abs=1e-6)
+    )

@@ -65,3 +65,29 @@ def test_an_interruption_inside_the_open_leaves_no_temporary(tmp_path: Path, mon
     with pytest.raises(KeyboardInterrupt), AtomicFiles() as staged, staged.open(tmp_path / "x"):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_replace_of_a_file_that_existed_keeps_the_old_one(tmp_path: Path, monkeypatch):
+    # The new file cannot take the old one's place after the old one was set aside: the old
+    # one must come back, byte for byte, and nothing else stay behind.
+    (tmp_path / "a.txt").write_text("old a")
+    real_replace = os.replace
+
+    def replace(source, target):
+        if Path(source).name.endswith(".part"):  # the new file's rename, not the setting aside
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(OSError):
+        write_all(tmp_path, ["a.txt"])
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old a"
+
+
+def test_a_commit_replaces_an_existing_file_and_leaves_no_set_aside_copy(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("old a")
+    write_all(tmp_path, ["a.txt", "b.txt"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+    assert (tmp_path / "a.txt").read_text() == "new a.txt"

@@ -179,3 +179,23 @@ def test_problems_are_listed_in_the_order_of_the_file(tmp_path):
     with pytest.raises(RoutineError) as caught:
         load_routine(path)
     assert [(p.line, p.column) for p in caught.value.problems] == [(4, 5), (5, 5), (6, 5)]
+
+
+@pytest.mark.parametrize(
+    ("unit", "seconds"),
+    [
+        ("h", 3600), ("hr", 3600), ("hour", 3600), ("hours", 3600),
+        ("m", 60), ("min", 60), ("mins", 60), ("minute", 60), ("minutes", 60),
+        ("s", 1), ("sec", 1), ("secs", 1), ("second", 1), ("seconds", 1),
+    ],
+)  # fmt: skip
+def test_every_unit_counts_what_it_names(unit, seconds):
+    # Two of them, with and without a space: 'minutes' read as 1 s or 'hr' as 360 s is caught.
+    assert parse_duration(f"2{unit}") == 2 * seconds
+    assert parse_duration(f"2 {unit}") == 2 * seconds
+
+
+def test_units_add_up_largest_first():
+    assert parse_duration("1h 2min 3.5s") == 3723.5
+    assert parse_duration("1 hr 30 mins") == 5400
+    assert parse_duration("0:05") == 5.0

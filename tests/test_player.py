@@ -25,7 +25,7 @@ from voiceguide.player import (
     status_at,
 )
 from voiceguide.timeline import Cue, SpeechInfo, Timeline
-from voiceguide.wording import wording_for
+from voiceguide.wording import ENGLISH, wording_for
 
 RATE = 22050
 ROUTINE = """\
@@ -358,3 +358,31 @@ def test_where_am_i_in_a_language_without_a_catalog_says_nothing_and_plays_on(tm
     outcome = player.run()
     assert outcome.finished and said == []
     assert [pcm for _, pcm in sink.played] == [pcm_of(c) for c in timeline.cues]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (17.6, "eighteen seconds"),  # rounded, not truncated to 'seventeen'
+        (17.4, "seventeen seconds"),
+        (59.6, "one minute"),
+        (90.5, "one minute and thirty seconds"),  # round half to even: 90
+        (0.2, "one second"),  # never 'zero seconds'
+        (125, "two minutes and five seconds"),
+    ],
+)
+def test_time_left_is_said_rounded_to_the_second(seconds, words):
+    assert ENGLISH.seconds_in_words(seconds) == words
+
+
+def test_resuming_mid_hold_says_the_time_left_rounded_not_floored(tmp_path):
+    timeline = timeline_of(tmp_path)
+    hold = timeline.holds[0]  # 30 s
+    status = status_at(timeline, hold.end - round(17.6 * RATE))
+    assert status.hold_left == pytest.approx(17.6, abs=1e-4)
+    assert (
+        reorientation(status) == "Resuming. Press firmly on the spot. Hold, eighteen seconds left."
+    )
+    later = status_at(timeline, hold.end - round(0.4 * RATE))
+    assert later.hold_left == pytest.approx(0.4, abs=1e-4)  # not floored to nothing
+    assert reorientation(later).endswith("Hold, one second left.")

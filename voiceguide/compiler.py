@@ -39,7 +39,7 @@ from voiceguide.routine import (
     Step,
 )
 from voiceguide.timeline import Context, Cue, Hold, SpeechInfo, StepSpan, Timeline
-from voiceguide.wording import ENGLISH, PLACEHOLDER, Wording, fill
+from voiceguide.wording import ENGLISH, Wording, fill
 
 BREATH = 1.0  # seconds of silence that end a step without a pause
 LEAD = 0.5  # seconds between words and the chime that starts their hold
@@ -103,39 +103,62 @@ class Script:
 
 def expand(routine: Routine, words: Wording = ENGLISH) -> Script:
     """The routine as a flat script, one entry a top-level step, in the words of `words`.
-    Checks the limits first, and what it would cost to synthesize after (from at most
-    MAX_PARTS parts: cheap)."""
-    check_limits(routine)
+
+    The one walk of the routine (`_expand`) is lazy, and its limits are counted part by part as
+    it goes: a routine that would last more than 12 h, or say too much, is refused after at
+    most MAX_PARTS parts, before anything is synthesized."""
+    budget = _Budget()
     params = spoken_values(routine.values, words)
-    steps = tuple(
-        ScriptStep(
-            i,
-            step_title(step, words, params),
-            step.pos,
-            tuple(_expand(step, Context(), params, words)),
+    steps = []
+    for index, step in enumerate(routine.steps, 1):
+        parts = tuple(
+            budget.take(part, step.pos) for part in _expand(step, Context(), params, words)
         )
-        for i, step in enumerate(routine.steps, 1)
-    )
-    script = Script(routine.title, steps)
-    check_speech(script)
-    return script
+        steps.append(ScriptStep(index, step_title(step, words, params), step.pos, parts))
+    return Script(routine.title, tuple(steps))
 
 
-def check_speech(script: Script) -> None:
-    """Refuse a script that would synthesize too many phrases or too much text."""
-    texts: dict[str, None] = {}
-    characters = 0
-    for step in script.steps:
-        for part in step.parts:
-            if isinstance(part, Speak) and part.text not in texts:
-                texts[part.text] = None
-                characters += len(part.text)
-        if len(texts) > MAX_PHRASES:
+@dataclass
+class _Budget:
+    """What the script asks for so far: a lower bound on its seconds (speech counts as none
+    until it is synthesized), its parts, and the distinct phrases to synthesize."""
+
+    seconds: float = 0.0
+    parts: int = 0
+    texts: dict[str, None] = field(default_factory=dict)
+    characters: int = 0
+
+    def take(self, part: Part, pos: Position) -> Part:
+        """The part, once it is known to keep the session within its limits."""
+        self.parts += 1
+        if isinstance(part, Speak):
+            self._phrase(part.text)
+        else:
+            self.seconds += part.seconds
+        if isinstance(part, HoldFor):
+            self.parts += len(_fixed_calls(part, 0, 0)) + sum(
+                int(part.seconds // r.seconds) for r, _ in part.reminders if r.kind == "every"
+            )
+            for text in _hold_texts(part):
+                self._phrase(text)
+        if self.seconds > MAX_SESSION_SECONDS:
+            raise RoutineError(_problem(pos, "the session would last more than 12 h"
+                                        " (it passes 12 h in this step)"))  # fmt: skip
+        if self.parts > MAX_PARTS:
+            message = f"the session has too many parts (more than {MAX_PARTS} by this step)"
+            raise RoutineError(_problem(pos, message))
+        if len(self.texts) > MAX_PHRASES:
             message = f"the session says too many different things (more than {MAX_PHRASES}"
-            raise RoutineError(_problem(step.pos, message + " phrases by this step)"))
-        if characters > MAX_SPEECH_CHARS:
+            raise RoutineError(_problem(pos, message + " phrases by this step)"))
+        if self.characters > MAX_SPEECH_CHARS:
             message = f"the session says too much (more than {MAX_SPEECH_CHARS} characters"
-            raise RoutineError(_problem(step.pos, message + " of different phrases by this step)"))
+            raise RoutineError(_problem(pos, message + " of different phrases by this step)"))
+        return part
+
+    def _phrase(self, text: str) -> None:
+        if text not in self.texts:
+            self.texts[text] = None
+            self.characters += len(text)
 
 
 def phrases(script: Script) -> list[str]:
@@ -146,9 +169,13 @@ def phrases(script: Script) -> list[str]:
             if isinstance(part, Speak):
                 texts[part.text] = None
             elif isinstance(part, HoldFor):
-                texts.update((call.text, None) for call in _fixed_calls(part, 0, 0))
-                texts.update((text, None) for _, text in part.reminders)
+                texts.update((text, None) for text in _hold_texts(part))
     return list(texts)
+
+
+def _hold_texts(hold: HoldFor) -> list[str]:
+    """What may be said inside a hold: halfway, the countdown, the reminders."""
+    return [call.text for call in _fixed_calls(hold, 0, 0)] + [t for _, t in hold.reminders]
 
 
 @dataclass(frozen=True)
@@ -221,7 +248,7 @@ def _expand_action(
 ) -> Iterator[Part]:
     values = _values(context, params, words)
     if action.say:
-        text = _filled(action.say, values)
+        text = fill(action.say, values)
         if len(text) > MAX_TEXT_CHARS:
             message = f"say is too long with {{side}} as '{excerpt(context.side)}'"
             message += f" ({len(text)} characters; at most {MAX_TEXT_CHARS})"
@@ -232,7 +259,7 @@ def _expand_action(
             yield Silence(LEAD)
         halfway = words.halfway(values) if action.halfway else ""
         countdown = tuple(words.count(k, values) for k in range(action.countdown, 0, -1))
-        reminders = tuple((r, _filled(r.say, values)) for r in action.remind)
+        reminders = tuple((r, fill(r.say, values)) for r in action.remind)
         yield HoldFor(action.hold, action, context, halfway, countdown, reminders)
     yield Silence(action.pause or BREATH)
 
@@ -268,57 +295,6 @@ def _values(context: Context, params: Mapping[str, str], words: Wording) -> dict
     return values
 
 
-def _filled(text: str, values: dict[str, str]) -> str:
-    return fill(text, values) if "{" in text else text
-
-
-# -- limits, checked before anything is expanded or synthesized
-
-
-def check_limits(routine: Routine) -> None:
-    """Refuse sessions longer than 12 h or with too many parts, from bounds, before expanding."""
-    total_seconds = total_parts = 0.0
-    known: dict[int, tuple[float, float]] = {}  # included routines share their steps
-    for step in routine.steps:
-        seconds, parts = _bounds(step, known)
-        total_seconds += seconds
-        total_parts += parts
-        if total_seconds > MAX_SESSION_SECONDS:
-            least = format_short(total_seconds) if total_seconds < 3.6e6 else "1000 h"
-            message = f"the session would last more than 12 h (at least {least} by this step's end)"
-            raise RoutineError(_problem(step.pos, message))
-        if total_parts > MAX_PARTS:
-            message = f"the session has too many parts (more than {MAX_PARTS} by this step)"
-            raise RoutineError(_problem(step.pos, message))
-
-
-def _bounds(step: Step, known: dict[int, tuple[float, float]]) -> tuple[float, float]:
-    """A lower bound on a step's seconds (speech counted as zero) and its number of parts."""
-    if id(step) not in known:
-        known[id(step)] = _step_bounds(step, known)
-    return known[id(step)]
-
-
-def _step_bounds(step: Step, known: dict[int, tuple[float, float]]) -> tuple[float, float]:
-    if isinstance(step, Action):
-        seconds = (
-            (step.hold or 0) + (step.pause or BREATH) + (LEAD if step.say and step.hold else 0)
-        )
-        reminders = sum(
-            (step.hold or 0) // r.seconds if r.kind == "every" else 1 for r in step.remind
-        )
-        parts = 2 + (3 + step.countdown + step.halfway + reminders if step.hold else 0)
-        return seconds, parts
-    if isinstance(step, Include):
-        bounds = [_bounds(child, known) for child in step.routine.steps]
-        return sum(b[0] for b in bounds), sum(b[1] for b in bounds)
-    rounds = step.times if isinstance(step, Repeat) else len(step.sides)
-    bounds = [_bounds(child, known) for child in step.steps]
-    inner_seconds = sum(b[0] for b in bounds) + BREATH
-    inner_parts = sum(b[1] for b in bounds) + 2
-    return rounds * inner_seconds + (rounds - 1) * step.rest, rounds * inner_parts
-
-
 def _problem(pos: Position, message: str) -> Problem:
     return Problem(pos.path, pos.line, pos.column, message)
 
@@ -329,36 +305,34 @@ def _problem(pos: Position, message: str) -> Problem:
 def step_title(
     step: Step, words: Wording = ENGLISH, params: Mapping[str, str] | None = None
 ) -> str:
-    """A step's title: its own, or one made from what it says, each param as it is said."""
-    title = _title(step, words)
-    return PLACEHOLDER.sub(lambda m: (params or {}).get(m.group(1), m.group(0)), title)
+    """A step's title: its own, or one made from what it says, each param as it is said and
+    '{side}' as 'each side' (or the sides of a `sides` step, 'left and right')."""
+    return _title(step, words, {"side": words.title("each_side"), **(params or {})})
 
 
-def _title(step: Step, words: Wording, side: str | None = None) -> str:
-    """'{side}' becomes `side`."""
-    side = words.title("each_side") if side is None else side
-    both = f" {words.title('and')} ".join(step.sides) if isinstance(step, Sides) else side
+def _title(step: Step, words: Wording, values: dict[str, str]) -> str:
+    if isinstance(step, Sides):
+        both = f" {words.title('and')} ".join(step.sides)
+        if step.title:
+            return fill(step.title, {**values, "side": both}, keep=True)
+        inner = _title(step.steps[0], words, {**values, "side": "{side}"})
+        if "{side}" in inner:
+            return fill(inner, {"side": both}, keep=True)
+        return words.title("title_sides", title=inner, sides=", ".join(step.sides))
     if step.title:
-        return step.title.replace("{side}", both)
+        return fill(step.title, values, keep=True)
     if isinstance(step, Include):
         return step.routine.title
     if isinstance(step, Action):
         if step.say:
-            return _shorten(step.say.replace("{side}", side))
+            return _shorten(fill(step.say, values, keep=True))
         if step.hold:
             return words.title("title_hold", time=format_short(step.hold))
         return words.title("title_pause", time=format_short(step.pause))
-    if isinstance(step, Repeat):
-        inner = _title(step.steps[0], words, side)
-        return (
-            words.title("title_rounds", title=inner, rounds=str(step.times))
-            if step.times > 1
-            else inner
-        )
-    inner = _title(step.steps[0], words, "{side}")
-    if "{side}" in inner:
-        return inner.replace("{side}", both)
-    return words.title("title_sides", title=inner, sides=", ".join(step.sides))
+    inner = _title(step.steps[0], words, values)
+    if step.times > 1:
+        return words.title("title_rounds", title=inner, rounds=str(step.times))
+    return inner
 
 
 def _shorten(text: str, limit: int = 48) -> str:

@@ -192,9 +192,11 @@ def placeholders(text: str) -> list[str]:
     return PLACEHOLDER.findall(text)
 
 
-def fill(template: str, values: Mapping[str, str]) -> str:
-    """The template with each placeholder replaced; one with no value here is left out."""
-    text = PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), template)
+def fill(template: str, values: Mapping[str, str], keep: bool = False) -> str:
+    """The template with each placeholder replaced: the one substitution of every text. One
+    with no value here is left out, or kept as written with `keep` (in titles, which have no
+    single round)."""
+    text = PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0) if keep else ""), template)
     return " ".join(text.split())
 
 
