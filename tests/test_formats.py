@@ -72,7 +72,7 @@ def onset_shift(wav: np.ndarray, heard: np.ndarray, start: int, length: int) -> 
 def test_every_speech_cue_starts_within_10_ms_of_its_time(exports, fmt):
     _, timeline, wav, decoded = exports
     speech = [c for c in timeline.cues if c.kind == "speech" and c.start > 1100]
-    assert len(speech) > 40
+    assert len(speech) > 30  # back-hands says 36 things
     shifts = [onset_shift(wav, decoded[fmt], c.start, c.length) for c in speech]
     assert max(abs(s) for s in shifts) <= 0.010, shifts
 
