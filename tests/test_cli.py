@@ -59,7 +59,7 @@ def test_show_json_is_the_documented_timeline():
     hold_starts = [c["start"] for c in cues if c.get("sound") == "hold-start"]
     hold_ends = [c["start"] for c in cues if c.get("sound") == "hold-end"]
     lengths = [round(e - s, 6) for s, e in zip(hold_starts, hold_ends, strict=True)]
-    assert lengths == [10.0, 60.0] * 3
+    assert lengths == [70.0] * 3  # ten seconds of pressure and a minute's hold, three rounds
 
 
 def test_speech_options_change_the_timeline():

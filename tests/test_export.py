@@ -61,7 +61,7 @@ def test_the_wav_is_mono_16_bit_at_the_engines_rate_and_exactly_as_long(exported
 def test_each_speech_cue_is_its_cache_entry_from_its_first_sample(exported):
     _, session, _, pcm, _ = exported
     speech = [c for c in session.timeline.cues if c.kind == "speech"]
-    assert len(speech) > 40
+    assert len(speech) > 30  # back-hands says 36 things
     for cue in speech:
         assert pcm[2 * cue.start : 2 * cue.end] == session.phrases.pcm(cue.text), cue.text
         # The sample before and the one after are silence: nothing is cut or shifted.
@@ -168,8 +168,10 @@ def test_tracks_joined_end_to_end_are_the_single_file(exported):
         "01 - Before you start.wav",
         "02 - Get comfortable.wav",
         "03 - Find the spot.wav",
-        "04 - Press and hold.wav",
-        "05 - Closing.wav",
+        "04 - How to press.wav",
+        "05 - Press and hold.wav",
+        "06 - How often.wav",
+        "07 - Closing.wav",
     ]
     parts = [read_wav(t) for t in tracks]
     assert all(p.framerate == 22050 and p.nchannels == 1 for p, _ in parts)

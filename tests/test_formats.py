@@ -72,7 +72,7 @@ def onset_shift(wav: np.ndarray, heard: np.ndarray, start: int, length: int) -> 
 def test_every_speech_cue_starts_within_10_ms_of_its_time(exports, fmt):
     _, timeline, wav, decoded = exports
     speech = [c for c in timeline.cues if c.kind == "speech" and c.start > 1100]
-    assert len(speech) > 40
+    assert len(speech) > 30  # back-hands says 36 things
     shifts = [onset_shift(wav, decoded[fmt], c.start, c.length) for c in speech]
     assert max(abs(s) for s in shifts) <= 0.010, shifts
 
@@ -185,15 +185,17 @@ def test_mp3_tracks_are_numbered_tagged_and_listed_with_their_lengths(tmp_path: 
         "01 - Before you start.mp3",
         "02 - Get comfortable.mp3",
         "03 - Find the spot.mp3",
-        "04 - Press and hold.mp3",
-        "05 - Closing.mp3",
+        "04 - How to press.mp3",
+        "05 - Press and hold.mp3",
+        "06 - How often.mp3",
+        "07 - Closing.mp3",
     ]
     for n, (track, step) in enumerate(zip(tracks, timeline.steps, strict=True), 1):
         tags = probe(track)["format"]["tags"]
         assert (tags["title"], tags["album"], tags["track"]) == (
             step.title,
             timeline.title,
-            f"{n}/5",
+            f"{n}/7",
         )
         assert abs(len(decode(track)) - step.length) < 576
     playlist = (tmp_path / "playlist.m3u8").read_text(encoding="utf-8").splitlines()

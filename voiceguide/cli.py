@@ -164,7 +164,9 @@ def list_command(engine, voice, rate, volume) -> None:
 @speech_options
 def check(routines, engine, voice, rate, volume) -> None:
     """Validate routines: one line per problem, FILE:LINE:COL: message. A routine with params
-    is compiled with each allowed value (each choice, a range's ends), not only the default."""
+    is compiled with each allowed value (each choice, a range's ends), not only the default.
+    Warnings (what sounds wrong when spoken) are said the same way, and fail nothing."""
+    from voiceguide.aloud import aloud_warnings
     from voiceguide.durations import format_clock
     from voiceguide.errors import RoutineError
     from voiceguide.loader import display_path
@@ -179,6 +181,8 @@ def check(routines, engine, voice, rate, volume) -> None:
             failed = True
             continue
         routine = session.routine
+        for warning in aloud_warnings(routine):
+            click.echo(str(warning), err=True)
         length = format_clock(session.timeline.duration)
         click.echo(f"ok: {display_path(routine.path)} ({routine.title}, {length})")
     if failed:

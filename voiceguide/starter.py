@@ -23,8 +23,8 @@ steps:               # done in order
   - say: Find a comfortable position, and breathe slowly.
     pause: 5s        # silence after the words: 10s, 1m, 1m30s, 2.5s or 1:30
 
-  - say: Press gently on the spot with two fingers.
-    hold: 30s        # a chime, 30 seconds, a chime
+  - say: At the chime, press gently on the spot with two fingers.
+    hold: 30s        # a chime, 30 seconds, a chime: the chime, not the words, is the signal
     halfway: true    # "Halfway." at mid-hold
     countdown: 3     # "three", "two", "one" in the last seconds
 
@@ -36,7 +36,7 @@ steps:               # done in order
 
   - sides: [left, right]   # the nested steps once a side; {{side}} becomes the side
     steps:
-      - say: Press the point on your {{side}} side.
+      - say: At the chime, press the point on your {{side}} side.
         hold: 20s
         countdown: 3
 
