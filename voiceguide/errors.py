@@ -90,3 +90,9 @@ class EncoderMissing(VoiceguideError):
     """The encoder a format needs is not installed; the message says how to install it."""
 
     exit_code = 3
+
+
+class ConfigError(VoiceguideError):
+    """A bad value in the config file or a VOICEGUIDE_* variable (a usage error)."""
+
+    exit_code = 2
