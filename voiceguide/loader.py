@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,9 +69,22 @@ _CONSTRUCT = yaml.constructor.SafeConstructor()
 
 
 def load_routine(ref: str | os.PathLike[str]) -> Routine:
-    """Load a routine by path, or by the name of a bundled routine. Raises RoutineError."""
+    """Load a routine by path, or by the name of a bundled routine, or from standard input
+    for '-'. Raises RoutineError."""
+    if os.fspath(ref) == "-":
+        return load_routine_data(sys.stdin.buffer.read(MAX_FILE_BYTES + 1))
     path, name = resolve_routine(ref)
     return _load(path, name, stack=(path,), depth=1, run=_Run())
+
+
+STDIN = "<stdin>"
+
+
+def load_routine_data(data: bytes, folder: Path | None = None) -> Routine:
+    """A routine read from standard input: shown as <stdin> in errors, named 'stdin', its
+    includes and chime files found from `folder` (by default the working directory)."""
+    path = (folder or Path.cwd()) / STDIN
+    return _build(path, "stdin", stack=(path,), depth=1, run=_Run(), data=data)
 
 
 def resolve_routine(ref: str | os.PathLike[str]) -> tuple[Path, str]:
@@ -142,9 +156,15 @@ def _load(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run)
     return routine
 
 
-def _build(path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run) -> Routine:
-    shown = display_path(path) if path.is_absolute() else str(path)
-    text = _read_text(path, shown)
+def _build(
+    path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run, data: bytes | None = None
+) -> Routine:
+    if data is not None:
+        shown = STDIN
+        text = _decoded(data, shown)
+    else:
+        shown = display_path(path) if path.is_absolute() else str(path)
+        text = _read_text(path, shown)
     root = _parse_yaml(text, shown)
     builder = _Builder(path, shown, stack, depth, run)
     try:
@@ -173,6 +193,10 @@ def _read_text(path: Path, shown: str) -> str:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise RoutineError(Problem(shown, 0, 0, f"cannot read: {e.strerror}")) from None
+    return _decoded(data, shown)
+
+
+def _decoded(data: bytes, shown: str) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise RoutineError(Problem(shown, 0, 0, "file is too large"))
     try:
