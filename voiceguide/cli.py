@@ -158,9 +158,10 @@ def settings_from(engine, voice, rate, volume) -> SpeechSettings:
     """The command line's speech options over the environment's and the config file's (which
     come over the routine's own, in `session.settings_for`)."""
     from voiceguide.config import load_config
+    from voiceguide.engines import default_engine
 
     configured = load_config().speech()
-    if engine and voice is None and engine != configured.engine:
+    if engine and voice is None and engine != (configured.engine or default_engine()):
         configured = SpeechSettings(
             None, configured.rate, configured.volume
         )  # voices: one engine's

@@ -66,7 +66,8 @@ def _audio() -> Iterator[Finding]:
         device = sounddevice.query_devices(kind="output")
         sounddevice.check_output_settings(samplerate=22050, channels=1, dtype="int16")
     except Exception as e:  # PortAudioError, ValueError: no usable default output
-        fix = "start PulseAudio/PipeWire or plug in a sound device; or use 'voiceguide export'"
+        fix = "start PulseAudio or PipeWire, or connect a sound device"
+        fix += " (or: voiceguide export ROUTINE)"
         yield Finding("audio", "problem", f"no audio output device ({e})", fix)
         return
     yield Finding("audio", "ok", f"default output: {device['name']}")
