@@ -54,7 +54,12 @@ class _ClosedOutput(click.ClickException):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-class _Commands(click.Group):
+class _InOrder(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # in the order they are defined, which is the order of use
+
+
+class _Commands(_InOrder):
     def invoke(self, ctx: click.Context):
         from voiceguide.errors import RoutineError
 
@@ -80,9 +85,6 @@ class _Commands(click.Group):
                 else " (VOICEGUIDE_DEBUG=1 shows where)"
             )
             raise _Failure(message + hint, EXIT_BUG) from None
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)  # in the order they are defined, which is the order of use
 
 
 def problem_lines(problems: list[Problem]) -> str:
@@ -590,7 +592,7 @@ def journal(since, as_json, stats) -> None:
         click.echo(render_table(entries))
 
 
-@cli.group()
+@cli.group(cls=_InOrder)
 def cache() -> None:
     """The phrase cache: path, size, clear, prune."""
 
