@@ -216,3 +216,15 @@ def test_hints_name_the_program_as_it_was_started(on_path: bool):
     )
     name = "voiceguide" if on_path else relative
     assert result.stderr == f"error: unknown voice 'elvish' (see '{name} voices')\n"
+
+
+def test_a_voice_the_routine_names_that_the_engine_lacks_is_a_routine_problem(tmp_path: Path):
+    (tmp_path / "mine.yaml").write_text(
+        "title: Mine\nspeech: {voice: en-uss}\nsteps:\n  - say: hi\n"
+    )
+    result = run("check", "mine.yaml", "back-hands", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == "mine.yaml:2:17: unknown voice 'en-uss' (closest: en-us, en-us-nyc)\n"
+    assert result.stdout.startswith("ok: ")  # and check goes on to the next routine
+    flag = run("show", "mine.yaml", "--voice", "en-us", cwd=tmp_path)
+    assert flag.returncode == 0  # the command line's voice wins: the routine's is not used

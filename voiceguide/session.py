@@ -11,6 +11,7 @@ from voiceguide import compiler, sounds
 from voiceguide.audio import Clip
 from voiceguide.cache import PhraseCache
 from voiceguide.engines import default_engine, get_engine
+from voiceguide.errors import Problem, RoutineError, SpeechError
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
 from voiceguide.pronounce import Pronunciation
 from voiceguide.routine import Position, Routine, SpeechSettings
@@ -37,7 +38,19 @@ def speaking_for(
     merged = settings_for(routine, overrides)
     engine = engine or get_engine(merged.engine)
     assert merged.rate is not None and merged.volume is not None
+    if merged.voice is not None and (overrides or SpeechSettings()).voice is None:
+        _check_routine_voice(routine, merged.voice, engine)
     return Speaking(merged.voice or engine.default_voice, merged.rate, merged.volume)
+
+
+def _check_routine_voice(routine: Routine, voice: str, engine: SpeechEngine) -> None:
+    """A voice the routine names that its engine lacks is a problem of the routine, at the
+    place it is written (not an engine failure: `check` reports it, and goes on)."""
+    try:
+        voice_of(engine, voice)
+    except SpeechError as e:
+        where = routine.key_positions.get("voice") or Position(str(routine.path), 1, 1)
+        raise RoutineError(Problem(where.path, where.line, where.column, str(e))) from None
 
 
 def wording_of(routine: Routine, speaking: Speaking, engine: SpeechEngine) -> Wording:
