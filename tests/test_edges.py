@@ -228,3 +228,43 @@ def test_a_voice_the_routine_names_that_the_engine_lacks_is_a_routine_problem(tm
     assert result.stdout.startswith("ok: ")  # and check goes on to the next routine
     flag = run("show", "mine.yaml", "--voice", "en-us", cwd=tmp_path)
     assert flag.returncode == 0  # the command line's voice wins: the routine's is not used
+
+
+def played_on_a_terminal(routine: Path, env: dict) -> bytes:
+    """`play` with a terminal for its input and output, as from a shell."""
+    import fcntl
+    import termios
+
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [str(PROGRAM), "play", str(routine), "--no-journal"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env={**os.environ, **env},
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(child)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    assert process.wait(timeout=60) == 0, screen
+    os.close(main)
+    return screen
+
+
+def test_play_on_a_dumb_terminal_prints_plain_lines(card, tmp_path: Path):
+    routine = tmp_path / "short.yaml"
+    routine.write_text("title: Short\nsteps:\n  - say: Breathe in.\n  - say: Breathe out.\n")
+    fancy = played_on_a_terminal(routine, {**card.env, "TERM": "xterm"})
+    assert b"\x1b[" in fancy  # the status is redrawn in place
+    dumb = played_on_a_terminal(routine, {**card.env, "TERM": "dumb"})
+    assert b"\x1b" not in dumb
+    assert dumb.replace(b"\r\n", b"\n").endswith(b"Step 2 of 2: Breathe out\n00:06 done\n")
