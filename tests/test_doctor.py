@@ -81,6 +81,15 @@ def test_a_bad_config_is_a_problem_with_its_fix(tmp_path: Path):
     )
     assert fix == f"fix: edit or remove {path}"
     assert result.returncode == 1
+    quiet = subprocess.run(
+        [str(PROGRAM), "doctor", "-q"],
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "ok " not in quiet.stdout  # the problems only
+    assert lines_about(quiet.stdout, "config") == [finding, fix]
 
 
 def test_the_sound_device_is_found_and_nothing_is_heard(card):

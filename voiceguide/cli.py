@@ -593,11 +593,13 @@ def journal(since, as_json, stats) -> None:
 
 
 @cli.group(cls=_InOrder)
+@quiet_option
 def cache() -> None:
     """The phrase cache: path, size, clear, prune."""
 
 
 @cache.command("path")
+@quiet_option
 def cache_path() -> None:
     """Where the phrase cache is ($VOICEGUIDE_CACHE, else $XDG_CACHE_HOME/voiceguide)."""
     from voiceguide.cache import default_cache_dir
@@ -607,6 +609,7 @@ def cache_path() -> None:
 
 @cache.command("size")
 @json_option
+@quiet_option
 def cache_size(as_json) -> None:
     """Entries and bytes, in all and by engine and voice."""
     from voiceguide.cache import PhraseCache, stored_entries
@@ -674,6 +677,7 @@ def cache_prune(max_size) -> None:
 
 @cli.command("config")
 @json_option
+@quiet_option
 def config_command(as_json) -> None:
     """Your defaults in effect, and where each came from: VOICEGUIDE_* variables, the config
     file, or built in. (Options on the command line win over all; a routine's speech block
@@ -701,18 +705,21 @@ def _shown(value, name: str) -> str:
 
 
 @cli.command()
+@quiet_option
 def doctor() -> None:
-    """What is installed and working, and for each problem the one line that fixes it."""
+    """What is installed and working, and for each problem the one line that fixes it
+    (with -q: the problems only)."""
     from voiceguide.doctor import findings
 
     problems = 0
     for finding in findings():
+        problems += finding.state == "problem"
+        if finding.state != "problem" and _is_quiet():
+            continue
         click.echo(f"{finding.state:8}  {finding.what:24}  {escaped(finding.detail)}")
-        if finding.fix and finding.state == "problem":
-            click.echo(f"{'':8}  {'':24}  fix: {hinted(finding.fix)}")
-            problems += 1
-        elif finding.fix:
-            click.echo(f"{'':8}  {'':24}  to add it: {finding.fix}")
+        if finding.fix:
+            label = "fix:" if finding.state == "problem" else "to add it:"
+            click.echo(f"{'':8}  {'':24}  {label} {hinted(finding.fix)}")
     if problems:
         raise _Failure(f"error: {problems} problem(s) found; see the fix lines above", 1)
 
