@@ -76,15 +76,13 @@ class _Commands(_InOrder):
         except (click.ClickException, click.exceptions.Exit):
             raise
         except Exception as e:  # a bug: still one line, and a way to tell us
-            if os.environ.get("VOICEGUIDE_DEBUG") == "1":
+            debug = os.environ.get("VOICEGUIDE_DEBUG") == "1"
+            if debug:
                 traceback.print_exc(file=sys.stderr)
             message = f"error: internal error ({type(e).__name__}: {e}); please report it"
-            hint = (
-                ""
-                if os.environ.get("VOICEGUIDE_DEBUG") == "1"
-                else " (VOICEGUIDE_DEBUG=1 shows where)"
-            )
-            raise _Failure(message + hint, EXIT_BUG) from None
+            if not debug:
+                message += " (VOICEGUIDE_DEBUG=1 shows where)"
+            raise _Failure(message, EXIT_BUG) from None
 
 
 def problem_lines(problems: list[Problem]) -> str:
