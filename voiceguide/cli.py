@@ -15,6 +15,7 @@ import shutil
 import signal
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -112,8 +113,8 @@ def program() -> str:
 
 
 def hinted(message: str) -> str:
-    """The message with each command it suggests ('see \'voiceguide voices\'', 'export
-    instead: voiceguide export ...') naming the program as it can be run here."""
+    """The message with each command it suggests ("see 'voiceguide voices'", "export
+    instead: voiceguide export ...") naming the program as it can be run here."""
     name = program()
     if name == "voiceguide":
         return message
@@ -162,9 +163,7 @@ def settings_from(engine, voice, rate, volume) -> SpeechSettings:
 
     configured = load_config().speech()
     if engine and voice is None and engine != (configured.engine or default_engine()):
-        configured = SpeechSettings(
-            None, configured.rate, configured.volume
-        )  # voices: one engine's
+        configured = replace(configured, voice=None)  # a voice belongs to one engine
     return configured.merged(SpeechSettings(voice, rate, volume, engine))
 
 
