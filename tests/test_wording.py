@@ -149,8 +149,8 @@ def test_a_routine_in_another_language_has_no_english_word(tmp_path: Path, langu
         if cue["kind"] == "speech" and cue["text"] in expected[:4]:
             start, end = round(cue["start"] * 22050), round(cue["end"] * 22050)
             raw = espeak(cue["text"], voice=language, volume=AMPLITUDE / 100, trim=False)
-            expected = gained(finish(Clip(raw, 22050), 1.0).pcm, 0.9)
-            assert pcm[2 * start : 2 * end] == expected, cue["text"]
+            finished = gained(finish(Clip(raw, 22050), 1.0).pcm, 0.9)
+            assert pcm[2 * start : 2 * end] == finished, cue["text"]
 
 
 def test_wording_replaces_catalog_phrases_and_fills_placeholders(tmp_path: Path):
