@@ -143,3 +143,27 @@ def test_a_bad_max_size_is_a_usage_error(cache: Path):
         "error: Invalid value for '--max-size': 'lots' is not a size like 500MB, 2GB or 0 "
         "(no limit) (see 'voiceguide cache prune --help')\n",
     )
+
+
+def test_entries_an_older_version_made_are_shown_and_pruned_first(cache: Path):
+    assert run("show", "back-massage-ball").exit_code == 0
+    stored = sorted(cache.glob("??/*.wav"))
+    old = cache / "ab" / ("ab" * 32 + ".wav")  # as version 2 wrote them: no engine, no format
+    old.parent.mkdir(exist_ok=True)
+    meta = b'{"key": "' + b"ab" * 32 + b'", "sha256": "' + b"0" * 64 + b'", "voice": "gmw/en-us"}'
+    old.write_bytes(wav_with_trailer(b"\0\0" * 1000, meta))
+    lines = run("cache", "size").stdout.splitlines()
+    assert lines[1].split()[:4] == ["(older", "version)", "-", "1"]
+    # Used just now, it still goes first: no version will read it again.
+    result = run("cache", "prune", "--max-size", str(sum(p.stat().st_size for p in stored)))
+    assert result.stdout.startswith("removed 1 entries (")
+    assert sorted(cache.glob("??/*.wav")) == stored
+
+
+def wav_with_trailer(pcm: bytes, meta: bytes) -> bytes:
+    import struct
+
+    fmt = struct.pack("<HHIIHH", 1, 1, 22050, 44100, 2, 16)
+    chunks = b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
+    chunks += b"vgid" + struct.pack("<I", len(meta)) + meta
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks

@@ -195,7 +195,8 @@ def _digest(header: bytes, pcm: bytes, voice: str, engine: str) -> str:
 
 
 def _meta(key: str, digest: str, voice: str, engine: str) -> bytes:
-    return json.dumps({"key": key, "sha256": digest, "voice": voice, "engine": engine}).encode()
+    fields = {"key": key, "sha256": digest, "voice": voice, "engine": engine, "format": FORMAT}
+    return json.dumps(fields).encode()
 
 
 def _encode(key: str, clip: Clip, voice: str, engine: str) -> bytes:
@@ -241,6 +242,7 @@ def _mark_used(path: Path) -> None:
         os.utime(path, ns=(time.time_ns(), stat.st_mtime_ns))
 
 
+STALE = "(older version)"
 _ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.wav")
 _FOLDER_NAME = re.compile(r"[0-9a-f]{2}")
 _TEMPORARY_NAME = re.compile(r"\.[0-9a-f]{16}\.\d+\.[0-9a-f]{8}\.tmp")
@@ -253,8 +255,12 @@ class StoredEntry:
     path: Path
     size: int
     used: float  # seconds since the epoch
-    engine: str
+    engine: str  # "(older version)" for an entry this version never reads
     voice: str
+
+    @property
+    def stale(self) -> bool:
+        return self.engine == STALE
 
 
 def stored_entries(root: Path) -> list[StoredEntry]:
@@ -263,9 +269,11 @@ def stored_entries(root: Path) -> list[StoredEntry]:
     for path in _own_files(root, _ENTRY_NAME):
         try:
             stat = path.stat()
-            engine, voice = _trailer(path)
+            engine, voice, format = _trailer(path)
         except OSError:
             continue  # removed meanwhile
+        if format != FORMAT:  # its key had another layout: never looked up again
+            engine, voice = STALE, ""
         found.append(StoredEntry(path, stat.st_size, stat.st_atime, engine, voice))
     return found
 
@@ -278,11 +286,12 @@ def clear(root: Path) -> tuple[int, int]:
 
 def prune(root: Path, max_bytes: int, keep: frozenset[Path] = frozenset()) -> tuple[int, int]:
     """Remove the least recently used entries until the cache holds at most `max_bytes`
-    (never those in `keep`); returns (entries, bytes) removed."""
+    (never those in `keep`), those an older version made first; returns (entries, bytes)
+    removed."""
     entries = stored_entries(root)
     excess = sum(e.size for e in entries) - max_bytes
     chosen = []
-    for entry in sorted(entries, key=lambda e: e.used):
+    for entry in sorted(entries, key=lambda e: (not e.stale, e.used)):
         if excess <= 0:
             break
         if entry.path not in keep:
@@ -329,16 +338,16 @@ def _own_files_in(folder: Path, name: re.Pattern) -> list[Path]:
         return []
 
 
-def _trailer(path: Path) -> tuple[str, str]:
-    """The engine and voice an entry's 'vgid' chunk names ('?' where it cannot be read)."""
+def _trailer(path: Path) -> tuple[str, str, int | None]:
+    """The engine, voice and format an entry's 'vgid' chunk names (None: unreadable)."""
     with path.open("rb") as f:
         head = f.read(_HEADER)
         if len(head) < _HEADER:
-            return "?", "?"
+            return "", "", None
         (size,) = struct.unpack_from("<I", head, 40)
         f.seek(_HEADER + size + 8)
         try:
             meta = json.loads(f.read(4096))
-            return str(meta.get("engine") or "?"), str(meta.get("voice") or "")
-        except ValueError:
-            return "?", "?"
+            return str(meta.get("engine", "")), str(meta.get("voice", "")), meta.get("format")
+        except (ValueError, AttributeError):
+            return "", "", None

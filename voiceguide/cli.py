@@ -636,7 +636,7 @@ def cache_size(as_json) -> None:
     limit = format_size(cache.max_bytes) if cache.max_bytes else "no limit"
     click.echo(f"{cache.root}: {len(entries)} entries, {format_size(total)} (limit {limit})")
     for (engine, voice), (count, size) in sorted(groups.items()):
-        click.echo(f"  {engine:8}  {voice or '-':24}  {count:6} entries  {format_size(size):>9}")
+        click.echo(f"  {engine:15}  {voice or '-':24}  {count:6} entries  {format_size(size):>9}")
 
 
 @cache.command("clear")
