@@ -268,3 +268,17 @@ def test_play_on_a_dumb_terminal_prints_plain_lines(card, tmp_path: Path):
     dumb = played_on_a_terminal(routine, {**card.env, "TERM": "dumb"})
     assert b"\x1b" not in dumb
     assert dumb.replace(b"\r\n", b"\n").endswith(b"Step 2 of 2: Breathe out\n00:06 done\n")
+
+
+def test_play_reads_the_routine_from_standard_input(card, tmp_path: Path):
+    routine = "title: Piped\nsteps:\n  - say: Breathe in.\n"
+    result = subprocess.run(
+        [str(PROGRAM), "play", "-", "--no-journal"],
+        input=routine,
+        env={**os.environ, **card.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == ["00:00 Step 1 of 1: Breathe in", "00:04 done"]
