@@ -35,6 +35,9 @@ def test_a_bare_command_shows_the_help_on_stdout():
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith("Usage: voiceguide [OPTIONS] [COMMAND] [ARGS]...\n")
     assert "Commands:\n  list " in result.stdout
+    cache = run("cache")
+    assert (cache.returncode, cache.stderr) == (0, "")
+    assert cache.stdout.startswith("Usage: voiceguide cache [OPTIONS] [COMMAND] [ARGS]...\n")
 
 
 def exit_codes_in_readme() -> set[int]:

@@ -589,10 +589,13 @@ def journal(since, as_json, stats) -> None:
         click.echo(render_table(entries))
 
 
-@cli.group(cls=_InOrder)
+@cli.group(cls=_InOrder, invoke_without_command=True)
 @quiet_option
-def cache() -> None:
+@click.pass_context
+def cache(ctx: click.Context) -> None:
     """The phrase cache: path, size, clear, prune."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @cache.command("path")
