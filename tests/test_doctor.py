@@ -100,3 +100,21 @@ def test_the_sound_device_is_found_and_nothing_is_heard(card):
     assert audio.startswith("ok        audio                     default output: ")
     assert len(recording) > 0 and not np.any(recording)  # silence, every sample
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_default_voice_is_looked_up(tmp_path: Path):
+    result = doctor()
+    [voice] = lines_about(result.stdout, "voice")
+    detail = "gmw/en-us (English (America)) of espeak, from built-in"
+    assert voice == f"ok        voice                     {detail}"
+    unknown = doctor({"VOICEGUIDE_VOICE": "elvish"})
+    finding, fix = lines_about(unknown.stdout, "voice")
+    assert (
+        finding
+        == f"problem   voice                     unknown voice 'elvish' (see '{PROGRAM} voices')"
+    )
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "voiceguide" / "config.toml"
+    assert fix == (
+        f"fix: set 'voice' in {config} (or VOICEGUIDE_VOICE) to one from '{PROGRAM} voices'"
+    )
+    assert unknown.returncode == 1

@@ -716,7 +716,7 @@ def doctor() -> None:
         problems += finding.state == "problem"
         if finding.state != "problem" and _is_quiet():
             continue
-        click.echo(f"{finding.state:8}  {finding.what:24}  {escaped(finding.detail)}")
+        click.echo(f"{finding.state:8}  {finding.what:24}  {hinted(escaped(finding.detail))}")
         if finding.fix:
             label = "fix:" if finding.state == "problem" else "to add it:"
             click.echo(f"{'':8}  {'':24}  {label} {hinted(finding.fix)}")

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
+from voiceguide.config import config_path
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -50,6 +52,30 @@ _ESPEAK_FIX = "sudo apt-get update && sudo apt-get install -y espeak-ng"
 
 def _optional_fix(engine: str) -> str:
     return "pip install 'voiceguide[piper]'" if engine == "piper" else ""
+
+
+def _voice() -> Iterator[Finding]:
+    """The voice your defaults choose, found in its engine."""
+    from voiceguide.config import load_config
+    from voiceguide.engines import get_engine
+    from voiceguide.errors import ConfigError, VoiceguideError
+    from voiceguide.speech import voice_of
+
+    try:
+        config = load_config()
+    except ConfigError:
+        return  # said under "config"
+    try:
+        engine = get_engine(config.value("engine"))
+        voice = voice_of(engine, config.value("voice") or engine.default_voice)
+    except VoiceguideError as e:
+        fix = (
+            f"set 'voice' in {config_path()} (or VOICEGUIDE_VOICE) to one from 'voiceguide voices'"
+        )
+        yield Finding("voice", "problem", str(e), fix)
+        return
+    detail = f"{voice.id} ({voice.name}) of {engine.name}, from {config.source('voice')}"
+    yield Finding("voice", "ok", detail)
 
 
 def _audio() -> Iterator[Finding]:
@@ -112,4 +138,4 @@ def _places() -> Iterator[Finding]:
     yield Finding("cache", "ok", f"{cache.root}: {len(entries)} entries, {size} (limit {limit})")
 
 
-CHECKS: list[Callable[[], Iterator[Finding]]] = [_engines, _audio, _extras, _places]
+CHECKS: list[Callable[[], Iterator[Finding]]] = [_engines, _voice, _audio, _extras, _places]
