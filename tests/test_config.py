@@ -64,7 +64,7 @@ def test_config_shows_each_value_and_where_it_came_from(home: Path):
     assert result.returncode == 0
     assert result.stdout.splitlines() == [
         f"config file: {path}",
-        "engine          (default)    built-in",
+        "engine          espeak       built-in",
         f"voice           en-gb        config file ({path})",
         "rate            135          built-in",
         "volume          0.7          environment (VOICEGUIDE_VOLUME)",

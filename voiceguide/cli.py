@@ -699,8 +699,12 @@ def config_command(as_json) -> None:
 def _shown(value, name: str) -> str:
     from voiceguide.config import format_size
 
+    if value is None and name == "engine":
+        from voiceguide.engines import default_engine
+
+        return default_engine()  # espeak, or pyttsx3 where libespeak-ng does not load
     if value is None:
-        return "(engine's)" if name == "voice" else "(default)"
+        return "(engine's)"  # the voice: the routine's, else the engine's default
     return format_size(value) if name == "cache_max_size" and value else str(value)
 
 
