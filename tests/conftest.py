@@ -49,6 +49,25 @@ def journal_home(tmp_path_factory) -> Path:
         os.environ["XDG_DATA_HOME"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def config_home(tmp_path_factory) -> Path:
+    """No user's config file or VOICEGUIDE_* defaults reach the tests: an empty config home.
+    Tests of the config write their own file there (and remove it)."""
+    path = tmp_path_factory.mktemp("config-home")
+    saved = {k: v for k, v in os.environ.items() if k == "XDG_CONFIG_HOME" or _is_default(k)}
+    for name in saved:
+        del os.environ[name]
+    os.environ["XDG_CONFIG_HOME"] = str(path)
+    yield path
+    del os.environ["XDG_CONFIG_HOME"]
+    os.environ.update(saved)
+
+
+def _is_default(name: str) -> bool:
+    settings = ("ENGINE", "VOICE", "RATE", "VOLUME", "FORMAT", "CACHE_MAX_SIZE", "DEBUG")
+    return name in {f"VOICEGUIDE_{s}" for s in settings}
+
+
 def voiceguide(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
     """Run the real command line in a child process, as a user would."""
     return subprocess.run(

@@ -130,3 +130,17 @@ def test_a_reminders_words_are_checked_like_a_steps(tmp_path: Path):
         "remind.yaml:7:14: warning: '10' in say: write numbers in words,"
         ' as they are to be heard ("ten")\n'
     )
+
+
+def test_check_json_lists_warnings_as_warnings_and_the_routine_as_ok(tmp_path: Path):
+    import json
+
+    (tmp_path / "spoken.yaml").write_text(ROUTINE)
+    result = voiceguide("check", "--json", "spoken.yaml", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    [report] = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert {p["severity"] for p in report["problems"]} == {"warning"}
+    first = report["problems"][0]
+    assert (first["file"], first["line"], first["column"]) == ("spoken.yaml", 3, 20)
+    assert first["message"].startswith("'10' in say: write numbers in words")

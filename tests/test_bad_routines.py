@@ -77,7 +77,10 @@ def test_a_20_megabyte_file(tmp_path: Path):
     big = tmp_path / "big.yaml"
     big.write_bytes(b"title: Big\nsteps:\n" + b"  - say: hello\n" * 1_400_000)
     result = check(big.name, cwd=tmp_path)
-    assert result.stderr == "big.yaml: file is too large (21.0 MB; a routine may be at most 1 MB)\n"
+    assert (
+        result.stderr
+        == "error: big.yaml: file is too large (21.0 MB; a routine may be at most 1 MB)\n"
+    )
     assert result.returncode == 1
 
 
@@ -130,20 +133,20 @@ def test_an_empty_file(tmp_path: Path):
 def test_a_directory_as_routine(tmp_path: Path):
     (tmp_path / "folder").mkdir()
     result = check("folder", cwd=tmp_path)
-    assert result.stderr == "folder: is a directory, not a routine file\n"
+    assert result.stderr == "error: folder: is a directory, not a routine file\n"
     assert result.returncode == 1
 
 
 def test_a_missing_path_as_routine(tmp_path: Path):
     result = check("back-hnads", cwd=tmp_path)
     message = "no such file, and no bundled routine of that name (did you mean 'back-hands'?)"
-    assert result.stderr == f"back-hnads: {message}\n"
+    assert result.stderr == f"error: back-hnads: {message}\n"
     assert result.returncode == 1
 
 
 def test_a_device_as_routine(tmp_path: Path):
     result = check("/dev/zero", cwd=tmp_path)
-    assert result.stderr == "/dev/zero: is not a regular file\n"
+    assert result.stderr == "error: /dev/zero: is not a regular file\n"
     assert result.returncode == 1
 
 
@@ -174,7 +177,7 @@ def test_a_file_with_several_problems_gets_one_line_each(tmp_path: Path):
 
 def test_a_name_too_long_for_the_file_system(tmp_path: Path):
     result = check("x" * 300, cwd=tmp_path)
-    assert result.stderr == f"{'x' * 57}...: cannot be read: File name too long\n"
+    assert result.stderr == f"error: {'x' * 57}...: cannot be read: File name too long\n"
     assert result.returncode == 1
 
 
@@ -242,7 +245,9 @@ def test_a_long_side_repeated_in_a_say_is_refused_with_its_position(tmp_path: Pa
 
 def test_only_routine_files_are_read(tmp_path: Path):
     result = check("/etc/passwd", cwd=tmp_path)
-    expected = "/etc/passwd: is not a routine file (a routine's name ends in .yaml or .yml)\n"
+    expected = (
+        "error: /etc/passwd: is not a routine file (a routine's name ends in .yaml or .yml)\n"
+    )
     assert (result.returncode, result.stderr) == (1, expected)
 
 

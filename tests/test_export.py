@@ -17,6 +17,7 @@ from audiocheck import espeak, read_wav, samples
 from conftest import voiceguide
 
 from voiceguide.audio import Clip, loudness_dbfs
+from voiceguide.cache import gained
 from voiceguide.engines.espeak import AMPLITUDE
 from voiceguide.finishing import finish
 from voiceguide.loader import load_routine
@@ -79,7 +80,7 @@ def test_each_speech_cue_is_exactly_what_espeak_ng_says_for_its_words(exported):
             first_cue.setdefault(cue.text, cue)
     for text, cue in first_cue.items():
         raw = Clip(espeak(text, volume=AMPLITUDE / 100, trim=False), 22050)
-        assert pcm[2 * cue.start : 2 * cue.end] == finish(raw, 0.9).pcm, text
+        assert pcm[2 * cue.start : 2 * cue.end] == gained(finish(raw, 1.0).pcm, 0.9), text
 
 
 def test_chimes_sound_at_their_cue_starts(exported):

@@ -89,7 +89,7 @@ def test_a_damaged_entry_is_detected_and_made_again(tmp_path: Path, damage: str)
     path.write_bytes(bytes(data))
     again = prepare_phrases([text], CALM, EspeakEngine(), cache)
     assert again.synthesized == 1
-    key = PhraseCache.key(engine_identity(EspeakEngine()), "en-us", 135, 0.9, text)
+    key = PhraseCache.key(engine_identity(EspeakEngine()), "en-us", 135, text)
     assert cache.get(key) is not None
     assert again.pcm(text) == before  # made again, exactly as before
 

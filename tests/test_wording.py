@@ -15,7 +15,7 @@ from fakes import FakeEngine
 
 from voiceguide import engines
 from voiceguide.audio import Clip, loudness_dbfs, peak_dbfs
-from voiceguide.cache import PhraseCache
+from voiceguide.cache import PhraseCache, gained
 from voiceguide.engines.espeak import AMPLITUDE
 from voiceguide.finishing import finish
 from voiceguide.loader import load_routine
@@ -150,7 +150,8 @@ def test_a_routine_in_another_language_has_no_english_word(tmp_path: Path, langu
         if cue["kind"] == "speech" and cue["text"] in expected[:4]:
             start, end = round(cue["start"] * 22050), round(cue["end"] * 22050)
             raw = espeak(cue["text"], voice=language, volume=AMPLITUDE / 100, trim=False)
-            assert pcm[2 * start : 2 * end] == finish(Clip(raw, 22050), 0.9).pcm, cue["text"]
+            finished = gained(finish(Clip(raw, 22050), 1.0).pcm, 0.9)
+            assert pcm[2 * start : 2 * end] == finished, cue["text"]
 
 
 def test_wording_replaces_catalog_phrases_and_fills_placeholders(tmp_path: Path):
@@ -203,7 +204,7 @@ steps:
     session = build_session(load_routine(path), cache=cache)
     assert [c.text for c in session.timeline.cues if c.kind == "speech"] == [text]
     raw = Clip(espeak(spoken, volume=AMPLITUDE / 100, trim=False), 22050)
-    assert session.phrases.pcm(text) == finish(raw, 0.9).pcm
+    assert session.phrases.pcm(text) == gained(finish(raw, 1.0).pcm, 0.9)
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def _file_warnings(path: Path) -> list[Problem]:
         source = _Source(text, node)
         for offset, message in text_warnings(" ".join(node.value.split())):
             line, column = source.position(offset)
-            problems.append(Problem(Position(shown, line, column), f"warning: {message}"))
+            problems.append(Problem(Position(shown, line, column), message, "warning"))
     return problems
 
 

@@ -10,14 +10,18 @@ import contextlib
 import json
 import math
 import os
+import re
+import shutil
 import signal
 import sys
+import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from voiceguide import __version__
-from voiceguide.errors import VoiceguideError, escaped
+from voiceguide import __version__, completion
+from voiceguide.errors import MAX_PROBLEMS_SHOWN, Problem, VoiceguideError, escaped
 from voiceguide.speech import SpeechSettings
 from voiceguide.writers import FORMATS
 
@@ -35,7 +39,7 @@ class _Failure(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file=None) -> None:
-        click.echo(self.message, err=True)
+        click.echo(hinted(self.message), err=True)
 
 
 class _ClosedOutput(click.ClickException):
@@ -51,14 +55,19 @@ class _ClosedOutput(click.ClickException):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-class _Commands(click.Group):
+class _InOrder(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # in the order they are defined, which is the order of use
+
+
+class _Commands(_InOrder):
     def invoke(self, ctx: click.Context):
         from voiceguide.errors import RoutineError
 
         try:
             return super().invoke(ctx)
         except RoutineError as e:
-            raise _Failure(str(e), e.exit_code) from None
+            raise _Failure(problem_lines(e.problems), e.exit_code) from None
         except VoiceguideError as e:  # escaped: a file name may hold a newline or an escape
             raise _Failure(f"error: {escaped(str(e))}", e.exit_code) from None
         except KeyboardInterrupt:
@@ -68,11 +77,98 @@ class _Commands(click.Group):
         except (click.ClickException, click.exceptions.Exit):
             raise
         except Exception as e:  # a bug: still one line, and a way to tell us
+            debug = os.environ.get("VOICEGUIDE_DEBUG") == "1"
+            if debug:
+                traceback.print_exc(file=sys.stderr)
             message = f"error: internal error ({type(e).__name__}: {e}); please report it"
+            if not debug:
+                message += " (VOICEGUIDE_DEBUG=1 shows where)"
             raise _Failure(message, EXIT_BUG) from None
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)  # in the order they are defined, which is the order of use
+
+def problem_lines(problems: list[Problem]) -> str:
+    """A routine's problems, a line each: FILE:LINE:COL: message where there is a place in the
+    file, else `error: FILE: message` (no such file, not readable), like every other error."""
+    lines = [_problem_line(p) for p in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"({len(problems) - MAX_PROBLEMS_SHOWN} more problems not shown)")
+    return "\n".join(lines)
+
+
+def _problem_line(problem: Problem) -> str:
+    return str(problem) if problem.line else f"error: {problem}"
+
+
+def program() -> str:
+    """How to name voiceguide in a hint: 'voiceguide' when that runs this program, else the
+    path it was started by (`.venv/bin/voiceguide`, before the venv is activated)."""
+    invoked = sys.argv[0] if sys.argv else ""
+    if os.path.basename(invoked) != "voiceguide":  # python -m voiceguide, tests
+        return "voiceguide"
+    found = shutil.which("voiceguide")
+    with contextlib.suppress(OSError):
+        if found and os.path.samefile(found, invoked):
+            return "voiceguide"
+    return invoked
+
+
+def hinted(message: str) -> str:
+    """The message with each command it suggests ("see 'voiceguide voices'", "export
+    instead: voiceguide export ...") naming the program as it can be run here."""
+    name = program()
+    if name == "voiceguide":
+        return message
+    return re.sub(r"(?<=[\s'])voiceguide(?= [a-z-])", lambda m: name, message)
+
+
+def _quiet(ctx: click.Context, param, value: bool) -> None:
+    if value:
+        ctx.find_root().meta["quiet"] = True
+
+
+def quiet_option(command):
+    """-q/--quiet: only what was asked for (data, errors); no progress, no 'wrote ...' lines."""
+    return click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_quiet,
+        is_eager=True,
+        help="Print only results and errors: no progress, no 'wrote' or 'ok' lines.",
+    )(command)
+
+
+def _is_quiet() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().meta.get("quiet"))
+
+
+def say(message: str) -> None:
+    """A line about what was done, on stdout; left out with -q."""
+    if not _is_quiet():
+        click.echo(message)
+
+
+def fancy_terminal(stream) -> bool:
+    """A terminal that can redraw a line: not a pipe, not TERM=dumb."""
+    return stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def settings_from(engine, voice, rate, volume) -> SpeechSettings:
+    """The command line's speech options over the environment's and the config file's (which
+    come over the routine's own, in `session.settings_for`)."""
+    from voiceguide.config import load_config
+    from voiceguide.engines import default_engine
+
+    configured = load_config().speech()
+    if engine and voice is None and engine != (configured.engine or default_engine()):
+        configured = replace(configured, voice=None)  # a voice belongs to one engine
+    return configured.merged(SpeechSettings(voice, rate, volume, engine))
+
+
+def json_option(command):
+    return click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")(command)
 
 
 class _Volume(click.FloatRange):
@@ -86,7 +182,9 @@ class _Volume(click.FloatRange):
 
 
 def speech_options(command):
-    """--engine, --voice, --rate and --volume: the same meaning on every command that speaks."""
+    """--engine, --voice, --rate and --volume: the same meaning on every command that speaks;
+    and -q/--quiet."""
+    command = quiet_option(command)
     command = click.option(
         "--volume",
         type=_Volume(0, 1, min_open=True),
@@ -98,11 +196,16 @@ def speech_options(command):
         help="Speaking pace in words a minute, 80 to 400 (default 135).",
     )(command)
     command = click.option(
-        "--voice", metavar="VOICE", help="Voice id, name or language, like en-us (see 'voices')."
+        "--voice",
+        metavar="VOICE",
+        shell_complete=completion.voices,
+        help="Voice id, name or language, like en-us (see 'voices').",
     )(command)
     command = click.option(
         "--engine",
         metavar="NAME",
+        shell_complete=completion.engines,
+        is_eager=True,  # completion of --voice looks at it
         help="Speech engine: espeak (the default) or piper (an extra; see 'voices').",
     )(command)
     return command
@@ -128,41 +231,74 @@ set_option = click.option(
 )
 
 
-@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+def routine_argument(command):
+    """ROUTINE: a YAML file, a bundled routine's name, or - for standard input."""
+    return click.argument("routine", metavar="ROUTINE", shell_complete=completion.routines)(command)
+
+
+@click.group(
+    cls=_Commands,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="voiceguide")
-def cli() -> None:
+@quiet_option
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Voice-guided acupressure and self-massage sessions.
 
     A routine (YAML) says what to do and for how long; voiceguide speaks it with an offline
     voice, marks each hold with chimes, and plays it live or exports it to audio files.
 
-    ROUTINE is a path to a YAML file or the name of a bundled routine (see 'list').
+    ROUTINE is a path to a YAML file, the name of a bundled routine (see 'list'), or - to read
+    it from standard input.
     """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @cli.command("list")
 @speech_options
-def list_command(engine, voice, rate, volume) -> None:
-    """Bundled routines: name, length, title."""
+@json_option
+def list_command(engine, voice, rate, volume, as_json) -> None:
+    """Bundled routines: name, length, title. Nothing is synthesized: a length whose phrases
+    are not in the cache yet is estimated, and marked ~."""
     from voiceguide import bundled
     from voiceguide.durations import format_clock
+    from voiceguide.estimate import session_length
     from voiceguide.loader import load_routine
-    from voiceguide.session import build_session
 
+    settings = settings_from(engine, voice, rate, volume)
     rows = []
     for name in bundled.routine_names():
-        session = build_session(load_routine(name), SpeechSettings(voice, rate, volume, engine))
-        rows.append((name, session.routine.title, format_clock(session.timeline.duration)))
+        routine = load_routine(name)
+        length = session_length(routine, settings)
+        rows.append((name, routine.title, length))
+    if as_json:
+        listed = [
+            {"name": n, "title": t, "duration": round(x.seconds, 3), "estimated": x.estimated}
+            for n, t, x in rows
+        ]
+        click.echo(json.dumps(listed, indent=2, ensure_ascii=False))
+        return
     width = max((len(r[0]) for r in rows), default=4)
     click.echo(f"{'name':{width}}  length  title")
     for name, title, length in rows:
-        click.echo(f"{name:{width}}  {length:>6}  {title}")
+        shown = ("~" if length.estimated else "") + format_clock(length.seconds)
+        click.echo(f"{name:{width}}  {shown:>6}  {title}")
 
 
 @cli.command()
-@click.argument("routines", nargs=-1, required=True, metavar="ROUTINE...")
+@click.argument(
+    "routines",
+    nargs=-1,
+    required=True,
+    metavar="ROUTINE...",
+    shell_complete=completion.routines,
+)
 @speech_options
-def check(routines, engine, voice, rate, volume) -> None:
+@json_option
+def check(routines, engine, voice, rate, volume, as_json) -> None:
     """Validate routines: one line per problem, FILE:LINE:COL: message. A routine with params
     is compiled with each allowed value (each choice, a range's ends), not only the default.
     Warnings (what sounds wrong when spoken) are said the same way, and fail nothing."""
@@ -172,25 +308,56 @@ def check(routines, engine, voice, rate, volume) -> None:
     from voiceguide.loader import display_path
     from voiceguide.session import check_session
 
+    settings = settings_from(engine, voice, rate, volume)
     failed = False
+    reports = []
     for ref in routines:
         try:
-            session = check_session(ref, SpeechSettings(voice, rate, volume, engine))
+            session = check_session(ref, settings)
         except RoutineError as e:
-            click.echo(str(e), err=True)
             failed = True
+            reports.append(_check_report(ref, None, e.problems))
+            if not as_json:
+                click.echo(problem_lines(e.problems), err=True)
             continue
         routine = session.routine
-        for warning in aloud_warnings(routine):
-            click.echo(str(warning), err=True)
+        warnings = aloud_warnings(routine)
+        reports.append(_check_report(display_path(routine.path), session, warnings))
+        if not as_json:
+            for warning in warnings:
+                click.echo(str(warning), err=True)
         length = format_clock(session.timeline.duration)
-        click.echo(f"ok: {display_path(routine.path)} ({routine.title}, {length})")
+        if not as_json:
+            say(f"ok: {display_path(routine.path)} ({routine.title}, {length})")
+    if as_json:
+        click.echo(json.dumps(reports, indent=2, ensure_ascii=False))
     if failed:
         sys.exit(1)
 
 
+def _check_report(ref: str, session, problems: list[Problem]) -> dict:
+    """One routine's result for `check --json`: ok unless a problem is an error (warnings,
+    about what sounds wrong when spoken, fail nothing)."""
+    return {
+        "routine": "<stdin>" if ref == "-" else ref,
+        "ok": all(p.severity != "error" for p in problems),
+        "title": session.routine.title if session else None,
+        "duration": round(session.timeline.duration, 3) if session else None,
+        "problems": [
+            {
+                "file": p.path,
+                "line": p.line,
+                "column": p.column,
+                "severity": p.severity,
+                "message": p.message,
+            }
+            for p in problems
+        ],
+    }
+
+
 @cli.command()
-@click.argument("routine", metavar="ROUTINE")
+@routine_argument
 @click.option(
     "--json", "as_json", is_flag=True, help="The timeline as JSON (the documented format)."
 )
@@ -203,7 +370,7 @@ def show(routine, as_json, values, engine, voice, rate, volume) -> None:
     from voiceguide.session import build_session
     from voiceguide.sidecars import timeline_json
 
-    settings = SpeechSettings(voice, rate, volume, engine)
+    settings = settings_from(engine, voice, rate, volume)
     session = build_session(load_routine(routine, values), settings)
     if as_json:
         click.echo(timeline_json(session.timeline), nl=False)
@@ -214,7 +381,7 @@ def show(routine, as_json, values, engine, voice, rate, volume) -> None:
 
 
 @cli.command()
-@click.argument("routine", metavar="ROUTINE")
+@routine_argument
 @click.option(
     "--start-at",
     type=click.IntRange(min=1),
@@ -241,7 +408,7 @@ def play(
     when in reach: space pause, n next, p back, w where am I, q quit."""
     from voiceguide.live import Live
 
-    settings = SpeechSettings(voice, rate, volume, engine)
+    settings = settings_from(engine, voice, rate, volume)
     live = Live(
         routine, settings, output, not no_journal, anyway, start_step=start_at, values=values
     )
@@ -250,7 +417,7 @@ def play(
     except KeyboardInterrupt:
         raise _Failure(f"interrupted {_where(live.status())}", EXIT_INTERRUPTED) from None
     if not outcome.finished:
-        click.echo(f"stopped {_where(live.status(outcome.position))}")
+        say(f"stopped {_where(live.status(outcome.position))}")
 
 
 def _where(status) -> str:
@@ -262,13 +429,13 @@ def _where(status) -> str:
 
 
 @cli.command()
-@click.argument("routine", metavar="ROUTINE")
+@routine_argument
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
     help="The file to write; its extension picks the format: .wav, .mp3, .opus, .m4b or .m4a "
-    "(default: ROUTINE's name .wav, here).",
+    "(default: ROUTINE's name .wav, here). - writes the audio to standard output.",
 )
 @click.option(
     "--tracks",
@@ -280,7 +447,9 @@ def _where(status) -> str:
     "--format",
     "format_",
     type=click.Choice(list(FORMATS)),
-    help="The tracks' format when there is no -o (default: wav).",
+    shell_complete=completion.formats,
+    help="The format when -o does not name one: for --tracks, and for -o - (default: wav, or "
+    "the config's).",
 )
 @click.option(
     "--no-sidecars", is_flag=True, help="Write no .json, .srt, .vtt, .lrc or .cue beside the file."
@@ -292,16 +461,27 @@ def export(
     routine, output, tracks, format_, no_sidecars, force, values, engine, voice, rate, volume
 ) -> None:
     """Write the session to an audio file (or one a step), with chapters and subtitles."""
+    from voiceguide.config import load_config
     from voiceguide.export import plan_export, write_export
     from voiceguide.loader import load_routine
     from voiceguide.session import build_session, step_titles
 
-    named = _format_of(output) if output is not None else None
+    to_stdout = output is not None and str(output) == "-"
+    if to_stdout:
+        _check_stdout_export(tracks)
+    named = _format_of(output) if output is not None and not to_stdout else None
     if format_ and named and format_ != named:
         message = f"--format {format_} does not match the output's name ({output.name})"
         raise click.UsageError(message)
+    if routine == "-" and output is None and tracks is None:
+        raise click.UsageError("a routine from standard input needs -o or --tracks")
+    if not format_ and output is None:
+        format_ = load_config().value("format")
+    settings = settings_from(engine, voice, rate, volume)
     loaded = load_routine(routine, values)
-    settings = SpeechSettings(voice, rate, volume, engine)
+    if to_stdout:
+        _export_to_stdout(loaded, settings, format_ or load_config().value("format"))
+        return
     titles = step_titles(loaded, settings)  # in the routine's language, before any synthesis
     plan = plan_export(loaded.name, titles, output, tracks, format_, not no_sidecars, force)
     session = build_session(loaded, settings)
@@ -309,7 +489,29 @@ def export(
     with _progress_bar(total, "Exporting") as bar:
         written = write_export(session.timeline, session.cue_pcm, plan, bar.update if bar else None)
     for path in written:
-        click.echo(f"wrote {path}")
+        say(f"wrote {path}")
+
+
+def _check_stdout_export(tracks) -> None:
+    if tracks is not None:
+        raise click.UsageError("-o - (standard output) cannot go with --tracks")
+    if sys.stdout.isatty():
+        raise click.UsageError("-o - would write audio to the terminal; pipe it or redirect it")
+
+
+def _export_to_stdout(loaded, settings, format_: str) -> None:
+    """The session in `format_`, written to standard output (no sidecars)."""
+    from voiceguide import writers
+    from voiceguide.export import write_stream
+    from voiceguide.session import build_session
+
+    writers.writer(format_).check()  # a missing encoder is said before any synthesis
+    session = build_session(loaded, settings)
+    with _progress_bar(session.timeline.length, "Exporting") as bar:
+        progress = bar.update if bar else None
+        stdout = sys.stdout.buffer
+        write_stream(session.timeline, session.cue_pcm, loaded.name, format_, stdout, progress)
+        stdout.flush()
 
 
 def _format_of(output: Path) -> str | None:
@@ -318,43 +520,81 @@ def _format_of(output: Path) -> str | None:
 
 
 def _progress_bar(total: int, label: str):
-    """A bar on stderr when stderr is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
+    """A bar on stderr when stderr is a terminal that can redraw a line; nothing otherwise."""
+    if not fancy_terminal(sys.stderr) or _is_quiet():
         return contextlib.nullcontext()
     return click.progressbar(length=total, label=label, file=sys.stderr, show_eta=False)
 
 
 @cli.command()
-@click.option("--lang", metavar="XX", help="Only voices for this language, like en or de.")
-@click.option("--engine", metavar="NAME", help="The engine: espeak (the default) or piper.")
-def voices(lang, engine) -> None:
+@click.option(
+    "--lang",
+    metavar="XX",
+    shell_complete=completion.languages,
+    help="Only voices for this language, like en, de or de-DE.",
+)
+@click.option(
+    "--engine",
+    metavar="NAME",
+    is_eager=True,
+    shell_complete=completion.engines,
+    help="The engine: espeak (the default) or piper.",
+)
+@json_option
+@quiet_option
+def voices(lang, engine, as_json) -> None:
     """The voices a speech engine offers."""
+    from voiceguide.config import load_config
     from voiceguide.engines import get_engine
 
-    found = get_engine(engine).voices()
+    found = get_engine(engine or load_config().value("engine")).voices()
     if lang:
-        found = [v for v in found if any(_speaks(language, lang) for language in v.languages)]
-    width = max((len(v.id) for v in found), default=2)
-    for v in sorted(found, key=lambda v: v.id):
-        click.echo(f"{v.id:{width}}  {', '.join(v.languages):16}  {v.name}")
+        found = voices_for(found, lang)
     if not found:
         raise click.BadParameter(f"no voices for language '{lang}'", param_hint="'--lang'")
+    found = sorted(found, key=lambda v: v.id)
+    if as_json:
+        described = [
+            {"id": v.id, "name": v.name, "languages": list(v.languages), "gender": v.gender}
+            for v in found
+        ]
+        click.echo(json.dumps(described, indent=2, ensure_ascii=False))
+        return
+    width = max(len(v.id) for v in found)
+    for v in found:
+        click.echo(f"{v.id:{width}}  {', '.join(v.languages):16}  {v.name}")
+
+
+def voices_for(found: list, wanted: str) -> list:
+    """The voices for a language ('en': en, en-us, en-gb...), or a language and region
+    ('en-US': en-us voices; 'de-DE', where no voice is for Germany only: the German voices)."""
+    wanted = wanted.lower().replace("_", "-")
+    while wanted:
+        matching = [v for v in found if any(_speaks(lang, wanted) for lang in v.languages)]
+        if matching:
+            return matching
+        wanted = wanted.rpartition("-")[0]  # de-DE -> de
+    return []
 
 
 def _speaks(language: str, wanted: str) -> bool:
-    language, wanted = language.lower(), wanted.lower()
+    language = language.lower().replace("_", "-")
     return language == wanted or language.startswith(wanted + "-")
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
 @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+@quiet_option
 def new(file, force) -> None:
-    """Write a commented starter routine to FILE."""
-    from voiceguide.starter import write_starter
+    """Write a commented starter routine to FILE (- for standard output)."""
+    from voiceguide.starter import starter_text, write_starter
 
+    if str(file) == "-":
+        click.echo(starter_text("my-routine.yaml"), nl=False)
+        return
     write_starter(file, force)
-    click.echo(f"wrote {file}; try: voiceguide show {file}")
+    say(f"wrote {file}; try: voiceguide show {file}")
 
 
 @cli.command()
@@ -366,6 +606,7 @@ def new(file, force) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
 @click.option("--stats", is_flag=True, help="Sessions per routine per day and per week.")
+@quiet_option
 def journal(since, as_json, stats) -> None:
     """The sessions played: when, which routine, how they ended."""
     from voiceguide.journal import Journal, parse_since, render_stats, render_table, stats_of
@@ -384,6 +625,145 @@ def journal(since, as_json, stats) -> None:
         click.echo(render_table(entries))
 
 
+@cli.group(cls=_InOrder, invoke_without_command=True)
+@quiet_option
+@click.pass_context
+def cache(ctx: click.Context) -> None:
+    """The phrase cache: path, size, clear, prune."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@cache.command("path")
+@quiet_option
+def cache_path() -> None:
+    """Where the phrase cache is ($VOICEGUIDE_CACHE, else $XDG_CACHE_HOME/voiceguide)."""
+    from voiceguide.cache import default_cache_dir
+
+    click.echo(default_cache_dir())
+
+
+@cache.command("size")
+@json_option
+@quiet_option
+def cache_size(as_json) -> None:
+    """Entries and bytes, in all and by engine and voice."""
+    from voiceguide.cache import PhraseCache, stored_entries
+    from voiceguide.config import format_size
+
+    cache = PhraseCache()
+    groups: dict[tuple[str, str], list[int]] = {}
+    entries = stored_entries(cache.root)
+    for entry in entries:
+        group = groups.setdefault((entry.engine, entry.voice), [0, 0])
+        group[0] += 1
+        group[1] += entry.size
+    total = sum(e.size for e in entries)
+    if as_json:
+        by = [
+            {"engine": e, "voice": v, "entries": n, "bytes": b} for (e, v), (n, b) in groups.items()
+        ]
+        document = {
+            "path": str(cache.root),
+            "entries": len(entries),
+            "bytes": total,
+            "limit": cache.max_bytes,
+            "by": by,
+        }
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    limit = format_size(cache.max_bytes) if cache.max_bytes else "no limit"
+    click.echo(f"{cache.root}: {len(entries)} entries, {format_size(total)} (limit {limit})")
+    for (engine, voice), (count, size) in sorted(groups.items()):
+        click.echo(f"  {engine:15}  {voice or '-':24}  {count:6} entries  {format_size(size):>9}")
+
+
+@cache.command("clear")
+@quiet_option
+def cache_clear() -> None:
+    """Remove every entry (each phrase is made again when next needed)."""
+    from voiceguide.cache import PhraseCache, clear
+    from voiceguide.config import format_size
+
+    cache = PhraseCache()
+    count, size = clear(cache.root)
+    say(f"removed {count} entries ({format_size(size)}) from {cache.root}")
+
+
+@cache.command("prune")
+@click.option(
+    "--max-size",
+    metavar="SIZE",
+    help="Keep at most this much, like 200MB (default: the config's cache_max_size).",
+)
+@quiet_option
+def cache_prune(max_size) -> None:
+    """Remove the least recently used entries until the cache fits its size limit."""
+    from voiceguide.cache import PhraseCache, prune
+    from voiceguide.config import format_size, parse_size
+
+    cache = PhraseCache()
+    try:
+        limit = parse_size(max_size) if max_size is not None else cache.max_bytes
+    except ValueError as e:
+        raise click.BadParameter(f"'{max_size}' is not {e}", param_hint="'--max-size'") from None
+    count, size = prune(cache.root, limit) if limit else (0, 0)
+    say(f"removed {count} entries ({format_size(size)}); the limit is {format_size(limit)}")
+
+
+@cli.command("config")
+@json_option
+@quiet_option
+def config_command(as_json) -> None:
+    """Your defaults in effect, and where each came from: VOICEGUIDE_* variables, the config
+    file, or built in. (Options on the command line win over all; a routine's speech block
+    over the built-in ones.)"""
+    from voiceguide.config import SETTINGS, load_config
+
+    config = load_config()
+    rows = [(name, _shown(config.value(name), name), config.source(name)) for name in SETTINGS]
+    if as_json:
+        values = {n: {"value": config.value(n), "source": src} for n, _, src in rows}
+        click.echo(json.dumps({"file": str(config.path), "settings": values}, indent=2))
+        return
+    state = "" if config.path.exists() else " (not there: none of its values are set)"
+    click.echo(f"config file: {config.path}{state}")
+    for name, value, source in rows:
+        click.echo(f"{name:15} {value:12} {source}")
+
+
+def _shown(value, name: str) -> str:
+    from voiceguide.config import format_size
+
+    if value is None and name == "engine":
+        from voiceguide.engines import default_engine
+
+        return default_engine()  # espeak, or pyttsx3 where libespeak-ng does not load
+    if value is None:
+        return "(engine's)"  # the voice: the routine's, else the engine's default
+    return format_size(value) if name == "cache_max_size" and value else str(value)
+
+
+@cli.command()
+@quiet_option
+def doctor() -> None:
+    """What is installed and working, and for each problem the one line that fixes it
+    (with -q: the problems only)."""
+    from voiceguide.doctor import findings
+
+    problems = 0
+    for finding in findings():
+        problems += finding.state == "problem"
+        if finding.state != "problem" and _is_quiet():
+            continue
+        click.echo(f"{finding.state:8}  {finding.what:24}  {hinted(escaped(finding.detail))}")
+        if finding.fix:
+            label = "fix:" if finding.state == "problem" else "to add it:"
+            click.echo(f"{'':8}  {'':24}  {label} {hinted(finding.fix)}")
+    if problems:
+        raise _Failure(f"error: {problems} problem(s) found; see the fix lines above", 1)
+
+
 def main() -> None:
     """The console script. A usage error is one line too, like every other error."""
     _standard_streams()
@@ -395,7 +775,8 @@ def main() -> None:
         code = cli.main(prog_name="voiceguide", standalone_mode=False)
     except click.UsageError as e:
         where = e.ctx.command_path if e.ctx else "voiceguide"
-        click.echo(f"error: {e.format_message()} (see '{where} --help')", err=True)
+        message = f"error: {escaped(e.format_message())} (see '{where} --help')"
+        click.echo(hinted(message), err=True)
         sys.exit(e.exit_code)
     except click.ClickException as e:
         with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)

@@ -42,6 +42,7 @@ class Problem:
 
     where: Position
     message: str
+    severity: str = "error"  # or "warning": said the same way, and fails nothing
 
     @property
     def path(self) -> str:
@@ -56,9 +57,10 @@ class Problem:
         return self.where.column
 
     def __str__(self) -> str:
+        message = f"warning: {self.message}" if self.severity == "warning" else self.message
         if self.line == 0:  # about the file as a whole
-            return escaped(f"{self.path}: {self.message}")
-        return escaped(f"{self.path}:{self.line}:{self.column}: {self.message}")
+            return escaped(f"{self.path}: {message}")
+        return escaped(f"{self.path}:{self.line}:{self.column}: {message}")
 
 
 class RoutineError(VoiceguideError):
@@ -120,3 +122,9 @@ class EncoderMissing(VoiceguideError):
     """The encoder a format needs is not installed; the message says how to install it."""
 
     exit_code = 3
+
+
+class ConfigError(VoiceguideError):
+    """A bad value in the config file or a VOICEGUIDE_* variable (a usage error)."""
+
+    exit_code = 2

@@ -241,3 +241,21 @@ def _remove_folders(folders: list[Path]) -> None:
     for folder in reversed(folders):
         with contextlib.suppress(OSError):
             folder.rmdir()  # only if still empty
+
+
+def write_stream(
+    timeline: Timeline,
+    cue_pcm: CuePcm,
+    name: str,
+    format: str,
+    stream,
+    progress: WriteProgress | None = None,
+) -> None:
+    """The whole session in `format`, written to `stream` (standard output: `-o -`). Writers
+    need a file they can seek in (headers are completed at the end), so the audio is made in
+    an unnamed temporary file first, then copied: a failure writes nothing to `stream`."""
+    with tempfile.TemporaryFile() as f:
+        writers.writer(format).write(f, _whole(timeline, cue_pcm, name), progress)
+        f.seek(0)
+        while chunk := f.read(1 << 16):
+            stream.write(chunk)

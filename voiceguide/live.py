@@ -6,6 +6,7 @@ The command line's `play` is this plus its error lines and exit codes.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -59,7 +60,8 @@ class Live:
         sink = open_sink(self.name, timeline.sample_rate, self.output)
         clock = getattr(sink, "clock", time.monotonic)  # a stream's device keeps the time
         controls = Controls(clock)
-        display = TerminalDisplay() if sys.stdout.isatty() else PlainDisplay()
+        fancy = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"  # can redraw lines
+        display = TerminalDisplay() if fancy else PlainDisplay()
         keys = media_keys(controls.put, self.session.routine.title, timeline)
 
         def on_status(status: Status) -> None:

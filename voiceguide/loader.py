@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -81,12 +82,29 @@ _CONSTRUCT = yaml.constructor.SafeConstructor()
 
 
 def load_routine(ref: str | os.PathLike[str], values: Mapping[str, str] | None = None) -> Routine:
-    """Load a routine by path, or by the name of a bundled routine, with `values` for its
-    params (`--set`). Raises RoutineError, or ParamError for a value the routine does not
-    allow."""
+    """Load a routine by path, or by the name of a bundled routine, or from standard input
+    for '-', with `values` for its params (`--set`). Raises RoutineError, or ParamError for a
+    value the routine does not allow."""
+    if os.fspath(ref) == "-":
+        return load_routine_data(sys.stdin.buffer.read(MAX_FILE_BYTES + 1), values=values)
     path, name = resolve_routine(ref)
     try:
         return _load(path, name, stack=(path,), depth=1, run=_Run(), values=dict(values or {}))
+    except ParamError as e:
+        raise ParamError(f"--set {e}") from None
+
+
+STDIN = "<stdin>"
+
+
+def load_routine_data(
+    data: bytes, folder: Path | None = None, values: Mapping[str, str] | None = None
+) -> Routine:
+    """A routine read from standard input: shown as <stdin> in errors, named 'stdin', its
+    includes and chime files found from `folder` (by default the working directory)."""
+    path = (folder or Path.cwd()) / STDIN
+    try:
+        return _build(path, "stdin", (path,), 1, _Run(), dict(values or {}), data=data)
     except ParamError as e:
         raise ParamError(f"--set {e}") from None
 
@@ -165,10 +183,20 @@ def _load(
 
 
 def _build(
-    path: Path, name: str, stack: tuple[Path, ...], depth: int, run: _Run, values: dict[str, str]
+    path: Path,
+    name: str,
+    stack: tuple[Path, ...],
+    depth: int,
+    run: _Run,
+    values: dict[str, str],
+    data: bytes | None = None,
 ) -> Routine:
-    shown = display_path(path) if path.is_absolute() else str(path)
-    text = _read_text(path, shown)
+    if data is not None:
+        shown = STDIN
+        text = _decoded(data, shown)
+    else:
+        shown = display_path(path) if path.is_absolute() else str(path)
+        text = _read_text(path, shown)
     root = _parse_yaml(text, shown)
     _spend_nodes(root, shown, run)
     builder = _Builder(path, shown, stack, depth, run, values)
@@ -195,6 +223,10 @@ def _read_text(path: Path, shown: str) -> str:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise RoutineError(Problem(Position(shown, 0, 0), f"cannot read: {e.strerror}")) from None
+    return _decoded(data, shown)
+
+
+def _decoded(data: bytes, shown: str) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise RoutineError(Problem(Position(shown, 0, 0), "file is too large"))
     try:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from voiceguide.cache import Entry, PhraseCache
+from voiceguide.cache import Entry, PhraseCache, keep_limit
 from voiceguide.errors import SpeechError
 from voiceguide.pronounce import Pronunciation
 from voiceguide.speech import SpeechEngine, SpeechSettings
@@ -51,13 +51,12 @@ def prepare_phrases(
     pronunciation: Pronunciation | None = None,
 ) -> Phrases:
     """Every text's clip, synthesizing only those the cache lacks. The engine is given each
-    text as `pronunciation` says it; the clips are kept by the written text."""
+    text as `pronunciation` says it; the clips are kept by the written text. Clips are made
+    and kept at full volume; `speaking.volume` is a gain applied as they are read."""
     identity = engine_identity(engine)
     spoken = {t: pronunciation(t) if pronunciation else t for t in texts}
-    keys = {
-        t: cache.key(identity, speaking.voice, speaking.rate, speaking.volume, spoken[t])
-        for t in texts
-    }
+    keys = {t: cache.key(identity, speaking.voice, speaking.rate, spoken[t]) for t in texts}
+    full = replace(speaking, volume=1.0)
     entries: dict[str, Entry] = {}
     missing: dict[str, str] = {}  # spoken text -> key: each made once
     for text, key in keys.items():
@@ -71,11 +70,13 @@ def prepare_phrases(
 
         items = list(missing.items())
         if getattr(engine, "isolate", True):
-            made = workers.synthesize_in_workers(engine, speaking, cache.root, items, progress)
+            made = workers.synthesize_in_workers(engine, full, cache.root, items, progress)
         else:  # an engine that is safe in this process, like the test suite's
-            made = workers.synthesize_batch(engine, speaking, cache.root, items)
+            made = workers.synthesize_batch(engine, full, cache.root, items)
         by_spoken = {d["text"]: Entry.from_description(d) for d in made}
         entries.update({t: by_spoken[spoken[t]] for t in keys if t not in entries})
+        keep_limit(cache, frozenset(entry.path for entry in entries.values()))
     voices = {entry.voice for entry in entries.values()}
     voice = voices.pop() if len(voices) == 1 else speaking.voice
-    return Phrases({text: entries[text] for text in keys}, voice, len(missing))
+    gained = {text: replace(entries[text], gain=speaking.volume) for text in keys}
+    return Phrases(gained, voice, len(missing))

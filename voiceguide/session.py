@@ -5,13 +5,15 @@ Export and play both start here, so what you export is exactly what you hear.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from voiceguide import compiler, params, sounds
 from voiceguide.audio import Clip
 from voiceguide.cache import PhraseCache
 from voiceguide.engines import default_engine, get_engine
-from voiceguide.errors import RoutineError
+from voiceguide.errors import Problem, RoutineError, SpeechError
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
 from voiceguide.pronounce import Pronunciation
 from voiceguide.routine import Position, Routine
@@ -38,8 +40,20 @@ def speaking_for(
     merged = settings_for(routine, overrides)
     engine = engine or get_engine(merged.engine)
     assert merged.rate is not None and merged.volume is not None
+    if merged.voice is not None and (overrides or SpeechSettings()).voice is None:
+        _check_routine_voice(routine, merged.voice, engine)
     voice = merged.voice or engine.default_voice
     return SpeechSettings(voice, merged.rate, merged.volume, engine.name)
+
+
+def _check_routine_voice(routine: Routine, voice: str, engine: SpeechEngine) -> None:
+    """A voice the routine names that its engine lacks is a problem of the routine, at the
+    place it is written (not an engine failure: `check` reports it, and goes on)."""
+    try:
+        voice_of(engine, voice)
+    except SpeechError as e:
+        where = routine.key_positions.get("voice") or Position(str(routine.path), 1, 1)
+        raise RoutineError(Problem(where, str(e))) from None
 
 
 def wording_of(routine: Routine, speaking: SpeechSettings, engine: SpeechEngine) -> Wording:
@@ -133,19 +147,28 @@ def build_session(
     )
 
 
+def _loader(ref: str) -> Callable[..., Routine]:
+    """Loads the routine `ref` names, with given values; standard input ('-') is read once."""
+    from voiceguide.loader import MAX_FILE_BYTES, load_routine, load_routine_data
+
+    if ref == "-":
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        return lambda values=None: load_routine_data(data, values=values)
+    return lambda values=None: load_routine(ref, values)
+
+
 def check_session(
     ref: str, overrides: SpeechSettings | None = None, engine: SpeechEngine | None = None
 ) -> Session:
     """The session with its params' defaults, once it is known that every other allowed value
     compiles too (each choice, a range's ends; one param at a time). Raises RoutineError whose
     problems name the value they were found with."""
-    from voiceguide.loader import load_routine
-
-    session = build_session(load_routine(ref), overrides, engine)
+    load = _loader(ref)
+    session = build_session(load(), overrides, engine)
     problems = []
     for values in params.variants(session.routine.params):
         try:
-            build_session(load_routine(ref, values), overrides, engine, session.cache)
+            build_session(load(values), overrides, engine, session.cache)
         except RoutineError as e:
             setting = " ".join(f"{name}={value}" for name, value in values.items())
             problems += [

@@ -22,7 +22,7 @@ from voiceguide.audio import (
     resample,
     scale,
 )
-from voiceguide.cache import FORMAT, PhraseCache
+from voiceguide.cache import FORMAT, PhraseCache, gained
 from voiceguide.errors import Problem, RoutineError, VoiceguideError
 from voiceguide.routine import CHIME_ROLES, Routine
 
@@ -65,16 +65,17 @@ def load_chimes(
 
 
 def _prepared(path: Path, rate: int, volume: float, own: bool, cache: PhraseCache | None) -> Clip:
+    """The chime converted at full volume (kept in the cache), then `volume` as a gain."""
     data = read_sound_bytes(path)
-    fields = [FORMAT, "chime", hashlib.sha256(data).hexdigest(), rate, round(volume, 3), own]
+    fields = [FORMAT, "chime", hashlib.sha256(data).hexdigest(), rate, own]
     key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
     entry = cache.get(key) if cache else None
     if entry is not None:
-        return Clip(entry.read(), rate)
-    clip = _converted(decode_sound(data), rate, volume, own)
+        return Clip(gained(entry.read(), volume), rate)
+    clip = _converted(decode_sound(data), rate, 1.0, own)
     if cache:
-        cache.put(key, clip, voice="")
-    return clip
+        cache.put(key, clip, voice="", engine="chimes")
+    return Clip(gained(clip.pcm, volume), rate)
 
 
 def _converted(clip: Clip, sample_rate: int, volume: float, own: bool) -> Clip:

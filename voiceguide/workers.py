@@ -80,7 +80,7 @@ def synthesize_batch(engine, speaking: SpeechSettings, cache_root: Path, items: 
     clips = many(texts, speaking) if many else (engine.synthesize(t, speaking) for t in texts)
     for (_, key), clip in zip(missing, clips, strict=True):
         with _not_stopped_midway():
-            entries[key] = cache.put(key, finish(clip, speaking.volume), voice)
+            entries[key] = cache.put(key, finish(clip, speaking.volume), voice, engine.name)
     return [{"text": text, **entries[key].describe()} for text, key in items]
 
 
