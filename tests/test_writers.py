@@ -4,14 +4,27 @@ themselves write. And the registry of formats."""
 
 from __future__ import annotations
 
+import shutil
 import struct
+import subprocess
 
 import numpy as np
 import pytest
 import soundfile
 
 from voiceguide.errors import FormatError
-from voiceguide.writers import FORMATS, Chapter, Tags, Words, format_for, id3, ogg, writer, xing
+from voiceguide.writers import (
+    FORMATS,
+    Chapter,
+    Program,
+    Tags,
+    Words,
+    format_for,
+    id3,
+    ogg,
+    writer,
+    xing,
+)
 
 
 def test_a_format_is_one_module_with_check_and_write():
@@ -146,3 +159,102 @@ def test_the_xing_header_amended_counts_what_was_added_and_keeps_its_crc_right(t
     assert xing.crc16(amended[:167]) == struct.unpack_from(">H", amended, 167)[0]
     with pytest.raises(ValueError, match="counts"):
         xing.amended(first, 10, 260, offsets)
+
+
+# -- MP3 in parts at once, joined in silences
+
+
+def bursts(rate: int = 22050) -> tuple[Program, np.ndarray]:
+    """Four 16 s bursts of a wavering tone, 7 s of digital silence before each and after the
+    last, as a program that can be rendered in parts; and its samples."""
+    burst, gap = 16 * rate, 7 * rate
+    t = np.arange(burst)
+    tone = np.sin(t / 7 + np.sin(t / 3000) * 20) * 8000 * (0.6 + 0.4 * np.sin(t / 900))
+    samples = np.zeros(gap + 4 * (burst + gap), dtype="<i2")
+    sounding = []
+    for i in range(4):
+        start = gap + i * (burst + gap) + 37 * i  # off the frame grid
+        samples[start : start + burst] = tone.astype("<i2")
+        sounding.append((start, start + burst))
+    return program(samples, tuple(sounding), rate), samples
+
+
+def program(samples: np.ndarray, sounding, rate: int = 22050, claimed=None) -> Program:
+    """The samples as a program, silences as counts; `claimed`: where it says it sounds."""
+
+    def render(start: int, end: int):
+        at = start
+        for s, e in [*sounding, (len(samples), len(samples))]:
+            if e <= at or at >= end:
+                continue
+            if s > at:
+                yield min(s, end) - at  # silence, as a count of samples
+                at = min(s, end)
+            if at < end and e > at:
+                yield samples[at : min(e, end)].tobytes()
+                at = min(e, end)
+        if at < end:
+            yield end - at
+
+    tags = Tags("Bursts", "voiceguide", "Bursts", "a test")
+    said = sounding if claimed is None else claimed
+    return Program(rate, len(samples), render(0, len(samples)), (), (), tags, render, said)
+
+
+def encode_mp3(path, audio: Program) -> list[int]:
+    told: list[int] = []
+    with open(path, "wb") as f:
+        writer("mp3").write(f, audio, told.append)
+    return told
+
+
+def decode_mp3(path) -> np.ndarray:
+    command = ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-"]
+    return np.frombuffer(subprocess.run(command, capture_output=True, check=True).stdout, "<i2")
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_mp3_parts_encoded_at_once_join_sample_exact_in_silence(tmp_path, monkeypatch):
+    from voiceguide.writers import mp3
+
+    audio, samples = bursts()
+    assert len(mp3.plan(audio)) == 4  # split in the three silences between the bursts
+    told = encode_mp3(tmp_path / "parts.mp3", audio)
+    assert sum(told) == len(samples)  # progress counts each sample once
+    heard = decode_mp3(tmp_path / "parts.mp3")
+    assert len(heard) == len(samples)  # the Xing header counts all parts, padding the last's
+    for start, _ in audio.sounding:  # each burst where it belongs, to the sample
+        reference = samples[start : start + 4096].astype(float)
+        window = heard[start - 1200 : start + 4096 + 1200].astype(float)
+        assert np.argmax(np.correlate(window, reference, mode="valid")) == 1200
+    silence = np.ones(len(samples), bool)
+    for start, end in audio.sounding:
+        silence[start - 2048 : end + 2048] = False
+    assert not heard[silence].any()  # the joins decode to digital silence
+    # And as the whole encoded by one LAME: the same samples, but for LAME's own history.
+    monkeypatch.setattr(mp3, "PARTS", 1)
+    audio, _ = bursts()
+    assert len(mp3.plan(audio)) == 1
+    encode_mp3(tmp_path / "whole.mp3", audio)
+    assert np.mean(decode_mp3(tmp_path / "whole.mp3") == heard) > 0.99
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_mp3_joins_that_would_not_be_in_silence_are_not_made(tmp_path):
+    from voiceguide.writers import mp3
+
+    audio, samples = bursts()
+    # The program says its second burst lasts 1 s (and the last 3 s longer, so that the split
+    # nearest to half its sound is after the second): the join lands 4 s into that burst,
+    # where the frames take bits, and the session is encoded whole, right.
+    (s1, e1), (s2, _), _, (s4, e4) = audio.sounding
+    said = ((s1, e1), (s2, s2 + 22050), (s4, e4 + 3 * 22050))
+    audio = program(samples, audio.sounding, claimed=said)
+    parts = mp3.plan(audio)
+    assert len(parts) == 2 and s2 < parts[1].start < parts[1].first * 576 < s2 + 16 * 22050
+    told = encode_mp3(tmp_path / "whole.mp3", audio)
+    assert sum(told) == len(samples)
+    heard = decode_mp3(tmp_path / "whole.mp3")
+    assert len(heard) == len(samples)
+    for start, end in bursts()[0].sounding:
+        assert np.corrcoef(heard[start:end], samples[start:end])[0, 1] > 0.99

@@ -201,7 +201,16 @@ def _program(
         if c.kind == "speech" and start <= c.start < end
     )
     span = pieces(timeline, cue_pcm, start, end)
-    return Program(timeline.sample_rate, end - start, span, chapters, words, tags)
+    sounding = tuple(
+        (max(c.start, start) - start, min(c.end, end) - start)
+        for c in timeline.cues
+        if c.start < end and c.end > start
+    )
+
+    def render(first: int, last: int) -> Iterable[bytes | int]:
+        return pieces(timeline, cue_pcm, start + first, start + last)
+
+    return Program(timeline.sample_rate, end - start, span, chapters, words, tags, render, sounding)
 
 
 def _tags(timeline: Timeline, name: str, step: int | None = None) -> Tags:

@@ -10,10 +10,17 @@ for MPEG-1, 9 or 17 for MPEG-2; the smaller for mono):
   "Xing" or "Info" | flags: 4 bytes, 0x0F = frames, bytes, TOC and quality present |
   frames: 4 bytes, the audio frames after this one | bytes: 4 bytes, from this frame to the
   end | TOC: 100 bytes, byte position (of 256) of each percent of the time | quality: 4 bytes
-then LAME's 36-byte extension ("LAME3.100" ...), ending in:
+then LAME's 36-byte extension ("LAME3.100" ...), holding:
+  +21 encoder delay and padding: 12 bits each, in samples: what decoders drop at either end |
   +28 music length: 4 bytes, as `bytes` | +32 music CRC: 2 bytes | +34 tag CRC: 2 bytes,
   CRC-16 (polynomial 0xA001, reflected) of the frame up to that field.
 The music CRC stays as LAME computed it over its own frames: no decoder we know checks it.
+
+A mono frame's side information begins (MPEG-1) main_data_begin: 9 bits | private: 5 | scfsi:
+4 | then per granule (2) part2_3_length: 12 and 47 more bits; (MPEG-2) main_data_begin: 8 |
+private: 1 | then its one granule's part2_3_length: 12 | ... A frame whose granules take no
+bits of main data decodes to silence (LAME's silent frames still point main_data_begin back
+into the reservoir: they read nothing from it).
 """
 
 from __future__ import annotations
@@ -40,6 +47,42 @@ def frame_length(header: bytes) -> tuple[int, int]:
     return samples // 8 * bitrate // rate + ((bits >> 9) & 1), samples
 
 
+def side_info(frame: bytes) -> tuple[int, int, int]:
+    """(main_data_begin, bits of main data its granules take, bytes of main data it holds) of
+    a mono frame without CRC: where its main data begins, in bytes back into the main data of
+    the frames before it (the bit reservoir), how much it reads, and how much room it has."""
+    bits = int.from_bytes(frame[:4], "big")
+    if (bits >> 6) & 3 != 3 or not (bits >> 16) & 1:
+        raise ValueError("not a mono MPEG frame without CRC")
+    x = _xing_offset(frame)
+    side, width = int.from_bytes(frame[4:x], "big"), 8 * (x - 4)
+    mpeg1 = (bits >> 19) & 3 == 3
+    # MPEG-1: 9 + 5 + 4 bits, then two granules of 59; MPEG-2 and 2.5: 8 + 1, then one.
+    begin, granules = ((0, 9), (18, 18 + 59)) if mpeg1 else ((0, 8), (9,))
+    field = lambda at, size: (side >> (width - at - size)) & ((1 << size) - 1)  # noqa: E731
+    return field(*begin), sum(field(at, 12) for at in granules), len(frame) - x
+
+
+def reservoir(frame: bytes) -> int:
+    """How far back (bytes) a frame's main data may begin: 511 for MPEG-1, else 255."""
+    return 511 if (int.from_bytes(frame[:4], "big") >> 19) & 3 == 3 else 255
+
+
+def counts(frame: bytes) -> tuple[int, int]:
+    """(audio frames, bytes) that the Xing frame says the stream holds."""
+    x = _xing_offset(frame)
+    return struct.unpack_from(">II", frame, x + 8)
+
+
+def delay_padding(frame: bytes) -> tuple[int, int]:
+    """The encoder delay and padding, in samples, that the LAME tag records."""
+    lame = _xing_offset(frame) + 120
+    if frame[lame : lame + 4] != b"LAME":
+        raise ValueError("the first frame holds no LAME tag")
+    packed = int.from_bytes(frame[lame + 21 : lame + 24], "big")
+    return packed >> 12, packed & 0xFFF
+
+
 def _xing_offset(frame: bytes) -> int:
     bits = int.from_bytes(frame[:4], "big")
     mpeg1, mono = (bits >> 19) & 3 == 3, (bits >> 6) & 3 == 3
@@ -56,9 +99,16 @@ def crc16(data: bytes) -> int:
     return crc
 
 
-def amended(frame: bytes, added_frames: int, added_bytes: int, offsets: Sequence[int]) -> bytes:
-    """The Xing/LAME frame, counting `added_frames` more frames and `added_bytes` more bytes,
-    with its TOC rebuilt from every audio frame's offset (from this frame's start)."""
+def amended(
+    frame: bytes,
+    added_frames: int,
+    added_bytes: int,
+    offsets: Sequence[int],
+    padding: int | None = None,
+) -> bytes:
+    """The Xing/LAME frame, counting `added_frames` more frames and `added_bytes` more bytes
+    (or fewer, if negative), with its TOC rebuilt from every audio frame's offset (from this
+    frame's start), and the padding at the end (samples) set to `padding` if given."""
     x = _xing_offset(frame)
     if frame[x : x + 4] not in (b"Xing", b"Info") or frame[x + 4 : x + 8] != b"\0\0\0\x0f":
         raise ValueError("the first frame holds no Xing header with frames, bytes and TOC")
@@ -79,5 +129,12 @@ def amended(frame: bytes, added_frames: int, added_bytes: int, offsets: Sequence
     if out[lame : lame + 4] == b"LAME":
         length = struct.unpack_from(">I", out, lame + 28)[0]
         struct.pack_into(">I", out, lame + 28, length + added_bytes)
+        if padding is not None:
+            if not 0 <= padding < 1 << 12:
+                raise ValueError(f"a LAME tag cannot record {padding} samples of padding")
+            delay = int.from_bytes(out[lame + 21 : lame + 24], "big") >> 12
+            out[lame + 21 : lame + 24] = (delay << 12 | padding).to_bytes(3, "big")
         struct.pack_into(">H", out, lame + 34, crc16(bytes(out[: lame + 34])))
+    elif padding is not None:
+        raise ValueError("the first frame holds no LAME tag to record the padding in")
     return bytes(out)
