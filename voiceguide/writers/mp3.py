@@ -7,8 +7,9 @@ session's samples; lameenc writes none (decoders then start 50 ms late).
 
 Silence: most of a session is digital silence, and LAME spends as long on it as on speech.
 Once LAME's output has settled into one repeated silent frame, the rest of a long silence is
-written as copies of that frame (the encoder, fed nothing but zeros, would write exactly
-those), LAME is fed only what is left, and the Xing header is amended to count them.
+written as copies of that frame (the encoder, fed nothing but zeros, would write frames that
+decode the same: silent ones; the bytes its bit reservoir leaves in them may differ), LAME is
+fed only what is left, and the Xing header is amended to count them.
 
 Parts at once: LAME keeps one core busy, and the soundfile wheel's LAME takes twice as long
 as ffmpeg's for the same speech. So a long session is encoded in up to PARTS parts, split in
