@@ -201,16 +201,7 @@ def _program(
         if c.kind == "speech" and start <= c.start < end
     )
     span = pieces(timeline, cue_pcm, start, end)
-    sounding = tuple(
-        (max(c.start, start) - start, min(c.end, end) - start)
-        for c in timeline.cues
-        if c.start < end and c.end > start
-    )
-
-    def render(first: int, last: int) -> Iterable[bytes | int]:
-        return pieces(timeline, cue_pcm, start + first, start + last)
-
-    return Program(timeline.sample_rate, end - start, span, chapters, words, tags, render, sounding)
+    return Program(timeline.sample_rate, end - start, span, chapters, words, tags)
 
 
 def _tags(timeline: Timeline, name: str, step: int | None = None) -> Tags:

@@ -7,10 +7,9 @@ A writer module has:
   file `f`.
 
 Writers see only a Program: the samples of a span of the session, as pieces (bytes of 16-bit
-mono PCM, or a count of samples of digital silence), plus its chapters, words and tags; a
-writer that encodes parts of it at once (MP3) may render any part of it again, and knows where
-it sounds. They never see the routine, the engine or the cache. Adding a format is one module
-here and one line in FORMATS.
+mono PCM, or a count of samples of digital silence), plus its chapters, words and tags. They
+never see the routine, the engine or the cache. Adding a format is one module here and one
+line in FORMATS.
 """
 
 from __future__ import annotations
@@ -68,10 +67,6 @@ class Program:
     chapters: tuple[Chapter, ...]
     words: tuple[Words, ...]
     tags: Tags
-    # The pieces of samples [start, end) alone (None: only `pieces` can be read), and the spans
-    # that are not digital silence: so that a writer can encode parts at once.
-    render: Callable[[int, int], Iterable[bytes | int]] | None = None
-    sounding: tuple[tuple[int, int], ...] = ()
 
     def lrc(self) -> str:
         """The words as LRC text, times from the start of this program."""

@@ -1,5 +1,6 @@
-"""MPEG audio frame headers, and the Xing/LAME header frame that makes MP3 gapless, read and
-amended byte by byte. Used to write long digital silences as copies of one silent frame.
+"""MPEG audio frame headers, and the Xing/LAME header frame that makes MP3 gapless, made,
+read and amended byte by byte (lameenc writes none; long digital silences are written as
+copies of one silent frame, which the header must count).
 
 A frame header (ISO 11172-3 / 13818-3), 4 bytes, big-endian bits:
   11 bits sync (all ones) | 2 version: 3 MPEG-1, 2 MPEG-2, 0 MPEG-2.5 | 2 layer: 1 = III |
@@ -14,13 +15,7 @@ then LAME's 36-byte extension ("LAME3.100" ...), holding:
   +21 encoder delay and padding: 12 bits each, in samples: what decoders drop at either end |
   +28 music length: 4 bytes, as `bytes` | +32 music CRC: 2 bytes | +34 tag CRC: 2 bytes,
   CRC-16 (polynomial 0xA001, reflected) of the frame up to that field.
-The music CRC stays as LAME computed it over its own frames: no decoder we know checks it.
-
-A mono frame's side information begins (MPEG-1) main_data_begin: 9 bits | private: 5 | scfsi:
-4 | then per granule (2) part2_3_length: 12 and 47 more bits; (MPEG-2) main_data_begin: 8 |
-private: 1 | then its one granule's part2_3_length: 12 | ... A frame whose granules take no
-bits of main data decodes to silence (LAME's silent frames still point main_data_begin back
-into the reservoir: they read nothing from it).
+The music CRC is left 0 (it would be a CRC of every audio frame): no decoder we know checks it.
 """
 
 from __future__ import annotations
@@ -47,31 +42,36 @@ def frame_length(header: bytes) -> tuple[int, int]:
     return samples // 8 * bitrate // rate + ((bits >> 9) & 1), samples
 
 
-def side_info(frame: bytes) -> tuple[int, int, int]:
-    """(main_data_begin, bits of main data its granules take, bytes of main data it holds) of
-    a mono frame without CRC: where its main data begins, in bytes back into the main data of
-    the frames before it (the bit reservoir), how much it reads, and how much room it has."""
-    bits = int.from_bytes(frame[:4], "big")
-    if (bits >> 6) & 3 != 3 or not (bits >> 16) & 1:
-        raise ValueError("not a mono MPEG frame without CRC")
-    x = _xing_offset(frame)
-    side, width = int.from_bytes(frame[4:x], "big"), 8 * (x - 4)
-    mpeg1 = (bits >> 19) & 3 == 3
-    # MPEG-1: 9 + 5 + 4 bits, then two granules of 59; MPEG-2 and 2.5: 8 + 1, then one.
-    begin, granules = ((0, 9), (18, 18 + 59)) if mpeg1 else ((0, 8), (9,))
-    field = lambda at, size: (side >> (width - at - size)) & ((1 << size) - 1)  # noqa: E731
-    return field(*begin), sum(field(at, 12) for at in granules), len(frame) - x
+ENCODER_DELAY = 576  # samples LAME 3.100 puts before the first one (as its own tag says)
+LAME_TAG = b"LAME3.100"
+VBR_METHOD = 4  # in the tag: LAME's default VBR (mtrh); information only
 
 
-def reservoir(frame: bytes) -> int:
-    """How far back (bytes) a frame's main data may begin: 511 for MPEG-1, else 255."""
-    return 511 if (int.from_bytes(frame[:4], "big") >> 19) & 3 == 3 else 255
-
-
-def counts(frame: bytes) -> tuple[int, int]:
-    """(audio frames, bytes) that the Xing frame says the stream holds."""
-    x = _xing_offset(frame)
-    return struct.unpack_from(">II", frame, x + 8)
+def header_frame(rate: int, delay: int = ENCODER_DELAY) -> bytes:
+    """A mono Xing/LAME header frame for a stream at `rate`, counting nothing yet (`amended`
+    counts what follows): the smallest frame at that rate that holds the header, with empty
+    side information, so that a decoder that does not read it plays a frame of silence."""
+    version = 3 if rate >= 32000 else 2 if rate >= 16000 else 0
+    side = 17 if version == 3 else 9
+    bitrates = BITRATES[1 if version == 3 else 2]
+    for index in range(1, len(bitrates)):
+        bits = (0x7FF << 21) | (version << 19) | (1 << 17) | (1 << 16)  # layer III, no CRC
+        bits |= (index << 12) | (RATES[version].index(rate) << 10) | (3 << 6) | (1 << 2)  # mono,
+        # an original (as LAME marks its frames)
+        head = bits.to_bytes(4, "big")
+        length = frame_length(head)[0]
+        if length >= 4 + side + 120 + 36:
+            break
+    out = bytearray(length)
+    out[:4] = head
+    x = 4 + side
+    out[x : x + 8] = b"Xing\0\0\0\x0f"  # frames, bytes, TOC and quality present: all 0
+    lame = x + 120
+    out[lame : lame + 9] = LAME_TAG
+    out[lame + 9] = VBR_METHOD  # tag revision 0
+    out[lame + 21 : lame + 24] = (delay << 12).to_bytes(3, "big")
+    struct.pack_into(">H", out, lame + 34, crc16(bytes(out[: lame + 34])))
+    return bytes(out)
 
 
 def delay_padding(frame: bytes) -> tuple[int, int]:
