@@ -8,8 +8,8 @@ samples. Without it they report a wrong length and start 50 ms late.
 
 Why lameenc rather than libsndfile's LAME (which writes that header itself): the same LAME
 settings gave frames of the same size, for a third of the CPU time (0.21 s against 0.62 s for
-two minutes of speech): the soundfile wheel's LAME was built slow. MP3 export of a 60-minute
-session went from 1.1 times ffmpeg's time on the same WAV to well under it.
+two minutes of speech): the soundfile wheel's LAME was built slow. MP3 export of the
+benchmark's 60-minute session went from 1.11 times ffmpeg's time on the same WAV to 0.37.
 
 Silence: most of a session is digital silence, and LAME spends as long on it as on speech.
 Once LAME's output has settled into one repeated silent frame, the rest of a long silence is
