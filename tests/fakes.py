@@ -114,3 +114,18 @@ class HangingEngine(FakeEngine):
         import time
 
         time.sleep(3600)
+
+
+class SlowEngine(FakeEngine):
+    """An engine that takes its time over every phrase, in one worker (run in a worker:
+    PYTHONPATH must find this)."""
+
+    name = "slow"
+    isolate = True
+    max_workers = 1
+
+    def synthesize(self, text: str, speaking):
+        import time
+
+        time.sleep(0.25)
+        return super().synthesize(text, speaking)

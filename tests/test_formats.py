@@ -214,18 +214,20 @@ def test_an_unknown_extension_lists_the_formats(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("fmt", ["mp3", "opus"])
-def test_without_soundfile_mp3_and_opus_say_how_to_install_it_before_any_work(tmp_path, fmt):
-    # A soundfile that cannot be imported, first on the path: as if it were not installed.
+@pytest.mark.parametrize(("fmt", "package"), [("mp3", "lameenc"), ("opus", "soundfile")])
+def test_without_its_encoder_mp3_and_opus_say_how_to_install_it_before_any_work(
+    tmp_path, fmt, package
+):
+    # An encoder that cannot be imported, first on the path: as if it were not installed.
     (tmp_path / "hide").mkdir()
-    (tmp_path / "hide" / "soundfile.py").write_text("raise ImportError('no soundfile')\n")
+    (tmp_path / "hide" / f"{package}.py").write_text(f"raise ImportError('no {package}')\n")
     cache = tmp_path / "cache"
     env = {"PYTHONPATH": str(tmp_path / "hide"), "VOICEGUIDE_CACHE": str(cache)}
     result = voiceguide("export", ROUTINE, "-o", tmp_path / f"hands.{fmt}", env=env)
     what = {"mp3": "MP3", "opus": "Opus"}[fmt]
     assert (result.returncode, result.stderr) == (
         3,
-        f"error: {what} export needs soundfile; install it: pip install 'voiceguide[encoders]'\n",
+        f"error: {what} export needs {package}; install it: pip install 'voiceguide[encoders]'\n",
     )
     assert not cache.exists() and not (tmp_path / f"hands.{fmt}").exists()
 

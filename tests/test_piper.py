@@ -183,3 +183,46 @@ def test_a_voice_from_the_voices_folder_by_name(tmp_path: Path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["voice"] == "calm"
+
+
+def test_every_bundled_routines_piper_phrases_repeat_from_cold_caches_one_worker_or_several(
+    tmp_path: Path, monkeypatch
+):
+    # Every phrase that the bundled routines speak (as Piper is given it: after the routine's
+    # pronunciations), made from an empty cache by several workers, then by one making them
+    # all in turn: the same samples. An export is the timeline laid out from those lengths and
+    # samples, so two cold exports of every bundled routine are byte-identical with them. (One
+    # synthesis of the lot each way: each routine on its own would load the voice each time.)
+    from voiceguide import bundled, workers
+    from voiceguide.cache import PhraseCache
+    from voiceguide.compiler import expand, phrases
+    from voiceguide.engines import get_engine
+    from voiceguide.loader import load_routine
+    from voiceguide.phrases import prepare_phrases
+    from voiceguide.pronounce import Pronunciation
+    from voiceguide.routine import SpeechSettings
+    from voiceguide.session import speaking_for, wording_of
+
+    engine = get_engine("piper")
+    spoken: dict = {}  # how it is said -> what is said
+    for name in bundled.routine_names():
+        routine = load_routine(name)
+        speaking = speaking_for(routine, SpeechSettings(engine="piper"), engine)
+        said = Pronunciation(routine.pronounce)
+        texts = phrases(expand(routine, wording_of(routine, speaking, engine)))
+        spoken.setdefault(speaking, set()).update(said(text) for text in texts)
+    assert sum(map(len, spoken.values())) > 40  # of the 5 routines: 46
+
+    def made(cache: Path) -> dict:
+        return {
+            (speaking, text): prepared.pcm(text)
+            for speaking, texts in spoken.items()
+            for prepared in [prepare_phrases(sorted(texts), speaking, engine, PhraseCache(cache))]
+            for text in texts
+        }
+
+    several = made(tmp_path / "several")
+    assert workers.worker_count(len(several)) > 1
+    monkeypatch.setattr(workers, "MAX_WORKERS", 1)
+    one = made(tmp_path / "one")
+    assert several == one

@@ -93,11 +93,13 @@ def test_no_sound_device_is_one_line_that_suggests_export(tmp_path: Path):
         "PULSE_SERVER": f"unix:{tmp_path}/no-server",
         "ALSA_CONFIG_PATH": f"/usr/share/alsa/alsa.conf:{config}",
     }
-    result = voiceguide("play", "back-hands", env=env)
+    cache = tmp_path / "cold-cache"
+    result = voiceguide("play", "back-hands", env={**env, "VOICEGUIDE_CACHE": str(cache)})
     assert result.returncode == 4
     assert result.stderr.startswith("error: no audio output device found (")
     assert result.stderr.endswith("); export instead: voiceguide export back-hands\n")
     assert result.stderr.count("\n") == 1 and result.stdout == ""
+    assert not cache.exists()  # found before any synthesis: nothing made for nothing
 
 
 def test_a_device_lost_mid_session_is_one_clear_line_and_journaled(tmp_path: Path, short):

@@ -98,3 +98,28 @@ def test_too_few_file_descriptors_is_one_line(tmp_path: Path, private_tmp: Path)
     expected = "error: cannot start the speech engine's workers: Too many open files\n"
     assert (result.returncode, result.stderr) == (3, expected)
     assert list(private_tmp.iterdir()) == []
+
+
+def test_a_worker_given_many_phrases_at_once_is_alive_while_it_answers_each(
+    tmp_path: Path, monkeypatch
+):
+    from voiceguide import engines, workers
+    from voiceguide.cache import PhraseCache
+    from voiceguide.loader import load_routine
+    from voiceguide.routine import SpeechSettings
+    from voiceguide.session import build_session
+
+    monkeypatch.setitem(engines.ENGINES, "slow", "fakes:SlowEngine")
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    # Its one task holds every phrase (several seconds of them); each answer comes within 1 s.
+    monkeypatch.setattr(workers, "ANSWER_SECONDS", 1.0)
+    made = []
+    session = build_session(
+        load_routine("back-hands"),
+        SpeechSettings(engine="slow"),
+        cache=PhraseCache(tmp_path),
+        progress=lambda done, of: made.append((done, of)),
+    )
+    count = session.phrases.synthesized
+    assert count * 0.25 > 2 * workers.ANSWER_SECONDS
+    assert made == [(n, count) for n in range(1, count + 1)]  # progress for each phrase

@@ -4,14 +4,27 @@ themselves write. And the registry of formats."""
 
 from __future__ import annotations
 
+import shutil
 import struct
+import subprocess
 
 import numpy as np
 import pytest
 import soundfile
 
 from voiceguide.errors import FormatError
-from voiceguide.writers import FORMATS, Chapter, Tags, Words, format_for, id3, ogg, writer, xing
+from voiceguide.writers import (
+    FORMATS,
+    Chapter,
+    Program,
+    Tags,
+    Words,
+    format_for,
+    id3,
+    ogg,
+    writer,
+    xing,
+)
 
 
 def test_a_format_is_one_module_with_check_and_write():
@@ -146,3 +159,56 @@ def test_the_xing_header_amended_counts_what_was_added_and_keeps_its_crc_right(t
     assert xing.crc16(amended[:167]) == struct.unpack_from(">H", amended, 167)[0]
     with pytest.raises(ValueError, match="counts"):
         xing.amended(first, 10, 260, offsets)
+
+
+def test_our_xing_lame_header_frame_is_lames_own_but_for_what_it_counts(tmp_path):
+    theirs = lame_mp3(tmp_path)
+    theirs = theirs[: xing.frame_length(theirs)[0]]
+    ours = xing.header_frame(22050)
+    # MPEG-2 layer III, 22050 Hz, mono, an original; 56 kbit/s (ours: the smallest that holds
+    # the header) or 64 (LAME's)
+    assert (ours[:2], ours[2] & 0x0F, ours[3]) == (theirs[:2], theirs[2] & 0x0F, theirs[3])
+    assert ours[13:21] == theirs[13:21] == b"Xing\0\0\0\x0f"
+    assert ours[133:143] == theirs[133:143]  # "LAME3.100", VBR method 4
+    assert xing.delay_padding(ours) == (xing.delay_padding(theirs)[0], 0)
+    assert xing.crc16(ours[:167]) == struct.unpack_from(">H", ours, 167)[0]
+    for rate in (8000, 11025, 16000, 24000, 32000, 44100, 48000):
+        frame = xing.header_frame(rate)
+        assert xing.frame_length(frame)[0] == len(frame) >= (21 if rate >= 32000 else 13) + 156
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+@pytest.mark.parametrize("rate", [16000, 22050, 44100])
+def test_an_mp3_decodes_to_exactly_the_programs_samples_each_sound_at_its_sample(tmp_path, rate):
+    bursts = [(round(rate * s), round(rate * (s + 0.7))) for s in (0.3, 2.1, 9.4, 10.5)]
+    samples = np.zeros(round(rate * 14.2), dtype="<i2")
+    t = np.arange(round(rate * 0.7))
+    for start, end in bursts:
+        samples[start:end] = (np.sin(t / 6 + np.sin(t / 700) * 9) * 9000).astype("<i2")
+
+    def pieces():  # sounds as bytes, silences as counts (long ones are copied frames)
+        at = 0
+        for start, end in bursts:
+            yield start - at
+            yield samples[start:end].tobytes()
+            at = end
+        yield len(samples) - at
+
+    tags = Tags("Bursts", "voiceguide", "Bursts", "a test")
+    audio = Program(rate, len(samples), pieces(), (), (), tags)
+    told: list[int] = []
+    with open(tmp_path / "bursts.mp3", "wb") as f:
+        writer("mp3").write(f, audio, told.append)
+    assert sum(told) == len(samples)
+    command = ["ffmpeg", "-v", "error", "-i", str(tmp_path / "bursts.mp3"), "-f", "s16le", "-"]
+    heard = np.frombuffer(subprocess.run(command, capture_output=True, check=True).stdout, "<i2")
+    assert len(heard) == len(samples)
+    for start, end in bursts:  # where it belongs, to the sample
+        reference = samples[start : start + 4000].astype(float)
+        window = heard[start - 1200 : start + 4000 + 1200].astype(float)
+        assert np.argmax(np.correlate(window, reference, mode="valid")) == 1200
+        assert np.corrcoef(heard[start:end], samples[start:end])[0, 1] > 0.99
+    quiet = np.ones(len(samples), bool)
+    for start, end in bursts:
+        quiet[max(0, start - 2400) : end + 2400] = False
+    assert not heard[quiet].any()  # silence, copied or not, decodes to digital silence

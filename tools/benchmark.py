@@ -1,4 +1,4 @@
-"""Performance figures, as ratios measured in one run: python tools/benchmark.py
+"""Performance figures, as ratios measured in one run: python tools/benchmark.py [--only GROUP]
 
 Uses the voiceguide on this Python's path and espeak-ng. Everything it writes goes to a
 temporary folder (its own phrase cache included), removed at the end.
@@ -6,6 +6,7 @@ temporary folder (its own phrase cache included), removed at the end.
 
 from __future__ import annotations
 
+import argparse
 import compileall
 import contextlib
 import json
@@ -437,9 +438,28 @@ def pause_tails(card, env: dict, output: str) -> list[float]:
     return tails
 
 
-def format_figures(folder: Path, routine: Path, two_hours: Path, env: dict) -> list[str]:
+def interleaved(runs: int, ours, theirs) -> tuple[float, float, float]:
+    """(median seconds of ours, of theirs, median ratio): each run times both, one after the
+    other, so that a load that comes and goes weighs on both alike."""
+    pairs = []
+    for _ in range(runs):
+        os.sync()
+        mine = ours()
+        os.sync()
+        pairs.append((mine, theirs()))
+    return (
+        statistics.median(p[0] for p in pairs),
+        statistics.median(p[1] for p in pairs),
+        statistics.median(p[0] / p[1] for p in pairs),
+    )
+
+
+def format_figures(
+    folder: Path, routine: Path, two_hours: Path, env: dict, opus: bool = True
+) -> list[str]:
     """MP3 and Opus exports against ffmpeg encoding the same session's WAV, and the peak memory
-    of a 2-hour MP3 export. The cache is warm; each export writes its sidecars too."""
+    of 2-hour exports. The cache is warm; each export writes its sidecars too. Without
+    `opus`, only the MP3 figures."""
     if shutil.which("ffmpeg") is None:
         return ["formats: not measured, ffmpeg is not installed"]
     wav = folder / "same.wav"
@@ -456,97 +476,142 @@ def format_figures(folder: Path, routine: Path, two_hours: Path, env: dict) -> l
         out = str(folder / f"theirs.{extension}")
         return timed(["ffmpeg", "-v", "error", "-y", "-i", str(wav), *encoder, out], **quiet)
 
-    mp3 = median_of(3, lambda i: ours("mp3"))
-    ffmpeg_mp3 = median_of(3, lambda i: ffmpeg("-q:a", "6", extension="mp3"))
-    opus = median_of(3, lambda i: ours("opus"))
-    ffmpeg_opus = median_of(3, lambda i: ffmpeg("-c:a", "libopus", extension="opus"))
-    peak, opus_peak = (
-        peak_memory_mb([*VOICEGUIDE, "export", str(two_hours), "-o", str(out), "--force"], env)
-        for out in (folder / "two.mp3", folder / "two.opus")
+    runs = 5
+    mp3, ffmpeg_mp3, mp3_ratio = interleaved(
+        runs, lambda: ours("mp3"), lambda: ffmpeg("-q:a", "6", extension="mp3")
     )
-    sizes = {e: (folder / f"ours.{e}").stat().st_size / 1e6 for e in ("mp3", "opus")}
+    peak = peak_memory_mb(
+        [*VOICEGUIDE, "export", str(two_hours), "-o", str(folder / "two.mp3"), "--force"], env
+    )
     minutes = wav.stat().st_size / 2 / 22050 / 60
-    return [
-        f"MP3 export                  {mp3:7.3f} s  ({sizes['mp3'] * 10 / minutes:.2f} MB per "
+    size = (folder / "ours.mp3").stat().st_size / 1e6
+    lines = [
+        f"MP3 export                  {mp3:7.3f} s  ({size * 10 / minutes:.2f} MB per "
         f"10 minutes); ffmpeg -q:a 6 on the WAV {ffmpeg_mp3:.3f} s",
-        f"  ratio to ffmpeg           {mp3 / ffmpeg_mp3:7.2f}x   (goal: at most 1.0x)",
-        f"Opus export                 {opus:7.3f} s  ({sizes['opus'] * 10 / minutes:.2f} MB per "
+        f"  ratio to ffmpeg           {mp3_ratio:7.2f}x   (goal: at most 1.0x; the median of "
+        f"{runs} ratios, each of one run of both, one after the other)",
+        f"2-hour MP3 export peak memory {peak:5.1f} MB  (goal: 100 MB)",
+    ]
+    if not opus:
+        return lines
+    opus_seconds, ffmpeg_opus, opus_ratio = interleaved(
+        runs, lambda: ours("opus"), lambda: ffmpeg("-c:a", "libopus", extension="opus")
+    )
+    opus_peak = peak_memory_mb(
+        [*VOICEGUIDE, "export", str(two_hours), "-o", str(folder / "two.opus"), "--force"], env
+    )
+    size = (folder / "ours.opus").stat().st_size / 1e6
+    return [
+        *lines,
+        f"Opus export                 {opus_seconds:7.3f} s  ({size * 10 / minutes:.2f} MB per "
         f"10 minutes); ffmpeg -c:a libopus on the WAV {ffmpeg_opus:.3f} s",
-        f"  ratio to ffmpeg           {opus / ffmpeg_opus:7.2f}x",
-        f"2-hour MP3 export peak memory {peak:5.1f} MB, Opus {opus_peak:5.1f} MB  (goal: 100 MB)",
+        f"  ratio to ffmpeg           {opus_ratio:7.2f}x",
+        f"2-hour Opus export peak memory {opus_peak:5.1f} MB  (goal: 100 MB)",
     ]
 
 
+GROUPS = ("export", "formats", "mp3", "play", "piper", "cli")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=GROUPS,
+        help="measure only this group of figures (may be given more than once): export "
+        "(cold, warm, peak memory), formats (MP3, Opus), mp3 (MP3 only), play, piper, cli "
+        "(--help, check)",
+    )
+    parser.add_argument("--play", action="store_true", help="the same as --only play")
+    options = parser.parse_args()
+    groups = set(options.only or ()) | ({"play"} if options.play else set()) or set(GROUPS)
     compileall.compile_dir(ROOT / "voiceguide", quiet=1)  # as an installed package would be
-    if "--play" in sys.argv[1:]:  # only the live-playback figures
-        with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as name:
-            env = {**os.environ, "VOICEGUIDE_CACHE": str(Path(name) / "cache")}
-            print("\n".join(play_figures(Path(name), env)))
-        return
     runs = 3
     with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as name:
         folder = Path(name)
         routine_path = sixty_minute_routine(folder)
-        routine = load_routine(routine_path)
-        speaking = speaking_for(routine)
-        texts = phrases(expand(routine))
-
-        def export(i: int, cache: str) -> float:
-            out = folder / f"out-{i}.wav"
-            command = [*VOICEGUIDE, "export", str(routine_path), "-o", str(out)]
-            seconds = timed(
-                command, {**os.environ, "VOICEGUIDE_CACHE": cache}, stdout=subprocess.DEVNULL
-            )
-            for sidecar in out.parent.glob(f"out-{i}.*"):
-                sidecar.unlink()
-            return seconds
-
-        cold = median_of(runs, lambda i: export(i, str(folder / f"cold-{i}")))
         warm_cache = str(folder / "cold-0")
-        warm = median_of(runs, lambda i: export(i, warm_cache))
-        export(0, warm_cache)
-        size = 44 + 2 * round(load_json_duration(folder, routine_path, warm_cache) * 22050)
-        dd = median_of(runs, lambda i: dd_seconds(folder / f"dd-{i}.bin", size))
-        serial = median_of(runs, lambda i: engine_serial_seconds(texts, speaking))
-        loop = median_of(runs, lambda i: espeak_loop_seconds(texts, speaking, folder))
-
         env = {**os.environ, "VOICEGUIDE_CACHE": warm_cache}
-        two_hours = sixty_minute_routine(folder, rounds=2)
-        big = [*VOICEGUIDE, "export", str(two_hours), "-o", str(folder / "two.wav"), "--force"]
-        peak = peak_memory_mb(big, env)
-        two_hour_bytes = (folder / "two.wav").stat().st_size
-        formats = format_figures(folder, routine_path, two_hours, env)
+        lines = []
+        if "export" in groups:
+            lines += export_figures(folder, routine_path, runs)
+        elif groups & {"formats", "mp3", "play"}:  # they need a warm cache
+            subprocess.run(
+                [*VOICEGUIDE, "show", str(routine_path)], env=env, check=True, capture_output=True
+            )
+        if groups & {"formats", "mp3"}:
+            two_hours = sixty_minute_routine(folder, 2)
+            opus = "formats" in groups
+            lines += format_figures(folder, routine_path, two_hours, env, opus)
+        if "cli" in groups:
+            lines += cli_figures(env)
+        if "play" in groups:
+            lines += play_figures(folder, env)
+        if "piper" in groups:
+            lines += piper_figures(folder, env)
+    print("\n".join(lines))
 
-        command = shutil.which("voiceguide") or "voiceguide"
-        helps = [timed([command, "--help"], stdout=subprocess.DEVNULL) for _ in range(10)]
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        bad = [
-            timed([*VOICEGUIDE, "check", p.name], env, expect_ok=False, cwd=p.parent, **quiet)
-            for p in sorted((ROOT / "tests" / "routines").glob("bad-*.yaml"))
-        ]
-        played = play_figures(folder, env)
-        pipers = piper_figures(folder, env)
 
-    print(f"60-minute routine: {len(texts)} distinct phrases, {size / 1e6:.1f} MB of WAV;")
-    print(f"each figure the median of {runs} runs, each run after a sync")
-    print(f"cold export                 {cold:7.3f} s")
-    print(f"  floor: engine serial {serial:.3f} s + dd {dd:.3f} s")
-    print(f"  ratio to the floor        {cold / (serial + dd):7.2f}x   (goal: at most 1.2x)")
-    print(f"  espeak-ng loop {loop:.3f} s + dd {dd:.3f} s")
-    print(f"  ratio to the espeak loop  {cold / (loop + dd):7.2f}x   (goal: below 1x)")
-    print(f"warm export                 {warm:7.3f} s")
-    print(f"  ratio to dd               {warm / dd:7.2f}x   (goal: at most 2x)")
-    wav_mb = two_hour_bytes / 1e6
-    print(f"2-hour export peak memory   {peak:7.1f} MB  ({wav_mb:.0f} MB WAV; goal: 100 MB)")
+def export_figures(folder: Path, routine_path: Path, runs: int) -> list[str]:
+    """Cold and warm WAV exports of the 60-minute routine against their floors, and the peak
+    memory of a 2-hour export. Leaves the warm cache in folder/cold-0."""
+    routine = load_routine(routine_path)
+    speaking = speaking_for(routine)
+    texts = phrases(expand(routine))
+
+    def export(i: int, cache: str) -> float:
+        out = folder / f"out-{i}.wav"
+        command = [*VOICEGUIDE, "export", str(routine_path), "-o", str(out)]
+        seconds = timed(
+            command, {**os.environ, "VOICEGUIDE_CACHE": cache}, stdout=subprocess.DEVNULL
+        )
+        for sidecar in out.parent.glob(f"out-{i}.*"):
+            sidecar.unlink()
+        return seconds
+
+    cold = median_of(runs, lambda i: export(i, str(folder / f"cold-{i}")))
+    warm_cache = str(folder / "cold-0")
+    warm = median_of(runs, lambda i: export(i, warm_cache))
+    export(0, warm_cache)
+    size = 44 + 2 * round(load_json_duration(folder, routine_path, warm_cache) * 22050)
+    dd = median_of(runs, lambda i: dd_seconds(folder / f"dd-{i}.bin", size))
+    serial = median_of(runs, lambda i: engine_serial_seconds(texts, speaking))
+    loop = median_of(runs, lambda i: espeak_loop_seconds(texts, speaking, folder))
+
+    env = {**os.environ, "VOICEGUIDE_CACHE": warm_cache}
+    two_hours = sixty_minute_routine(folder, rounds=2)
+    big = [*VOICEGUIDE, "export", str(two_hours), "-o", str(folder / "two.wav"), "--force"]
+    peak = peak_memory_mb(big, env)
+    wav_mb = (folder / "two.wav").stat().st_size / 1e6
+    return [
+        f"60-minute routine: {len(texts)} distinct phrases, {size / 1e6:.1f} MB of WAV;",
+        f"each figure the median of {runs} runs, each run after a sync",
+        f"cold export                 {cold:7.3f} s",
+        f"  floor: engine serial {serial:.3f} s + dd {dd:.3f} s",
+        f"  ratio to the floor        {cold / (serial + dd):7.2f}x   (goal: at most 1.2x)",
+        f"  espeak-ng loop {loop:.3f} s + dd {dd:.3f} s",
+        f"  ratio to the espeak loop  {cold / (loop + dd):7.2f}x   (goal: below 1x)",
+        f"warm export                 {warm:7.3f} s",
+        f"  ratio to dd               {warm / dd:7.2f}x   (goal: at most 2x)",
+        f"2-hour export peak memory   {peak:7.1f} MB  ({wav_mb:.0f} MB WAV; goal: 100 MB)",
+    ]
+
+
+def cli_figures(env: dict) -> list[str]:
+    command = shutil.which("voiceguide") or "voiceguide"
+    helps = [timed([command, "--help"], stdout=subprocess.DEVNULL) for _ in range(10)]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    bad = [
+        timed([*VOICEGUIDE, "check", p.name], env, expect_ok=False, cwd=p.parent, **quiet)
+        for p in sorted((ROOT / "tests" / "routines").glob("bad-*.yaml"))
+    ]
     help_ms = statistics.median(helps) * 1000
-    print(f"voiceguide --help           {help_ms:7.1f} ms (median of 10; goal: 150 ms)")
-    print(
-        f"bad routines refused        {max(bad) * 1000:7.1f} ms at worst, of {len(bad)} (goal: 1 s)"
-    )
-    print("\n".join(formats))
-    print("\n".join(played))
-    print("\n".join(pipers))
+    return [
+        f"voiceguide --help           {help_ms:7.1f} ms (median of 10; goal: 150 ms)",
+        f"bad routines refused        {max(bad) * 1000:7.1f} ms at worst, of {len(bad)} "
+        "(goal: 1 s)",
+    ]
 
 
 def load_json_duration(folder: Path, routine_path: Path, cache: str) -> float:

@@ -18,7 +18,8 @@ from voiceguide.speech import SpeechSettings
 
 
 class Live:
-    """A routine ready to play: loaded, checked against its daily limit, synthesized."""
+    """A routine ready to play: loaded, checked against its daily limit, its sound card found,
+    synthesized."""
 
     def __init__(
         self,
@@ -31,7 +32,9 @@ class Live:
         start_step: int = 1,
         values: dict[str, str] | None = None,
     ):
+        from voiceguide.audio_out import open_sink
         from voiceguide.loader import load_routine
+        from voiceguide.phrases import DEFAULT_SAMPLE_RATE
         from voiceguide.session import build_session
 
         self.name = routine
@@ -43,7 +46,17 @@ class Live:
         self.journal = journals.Journal(journal_path) if journal else None
         if self.journal is not None and not anyway:
             journals.check_per_day(self.journal, loaded, routine)
-        self.session = build_session(loaded, settings)
+        # The sound card before any synthesis: without one, nothing is made for nothing. At
+        # the usual rate; opened again at the session's, should it differ.
+        self.sink = open_sink(routine, DEFAULT_SAMPLE_RATE, output)
+        try:
+            self.session = build_session(loaded, settings)
+            if self.session.timeline.sample_rate != DEFAULT_SAMPLE_RATE:
+                self.sink.close()
+                self.sink = open_sink(routine, self.session.timeline.sample_rate, output)
+        except BaseException:
+            self.sink.close()
+            raise
         self.timeline = self.session.timeline
         self.player: Player | None = None
         self.entry: int | None = None
@@ -52,12 +65,10 @@ class Live:
     def play(self, start_step: int = 1) -> Outcome:
         """Play from a step to the end or a quit; Ctrl-C and a lost device are raised, each
         recorded in the journal first."""
-        from voiceguide.audio_out import open_sink
         from voiceguide.console import Controls, PlainDisplay, TerminalDisplay, keyboard
         from voiceguide.mpris import media_keys
 
-        timeline = self.timeline
-        sink = open_sink(self.name, timeline.sample_rate, self.output)
+        timeline, sink = self.timeline, self.sink
         clock = getattr(sink, "clock", time.monotonic)  # a stream's device keeps the time
         controls = Controls(clock)
         fancy = sys.stdout.isatty() and os.environ.get("TERM") != "dumb"  # can redraw lines

@@ -8,7 +8,8 @@ and sends its stdout nowhere. Its scratch files go in a folder the caller makes 
 however the worker ends. Separate processes synthesize safely in parallel; threads would not.
 
 The protocol is JSON lines: the first line on the worker's stdin carries the engine (pickled,
-base64); each further line is a batch of phrases, answered by one line. The answers go to a
+base64); each further line is a batch of phrases, answered by a line for each phrase as it is
+made, then one saying the batch is done (or the error that ended it). The answers go to a
 duplicate of the original stdout, because stdout itself is sent to nowhere: an engine's
 library may print there from its own threads.
 """
@@ -56,18 +57,29 @@ def serve(requests, answers) -> None:
     for line in requests:
         batch = json.loads(line)
         try:
-            made = synthesize_batch(
+            made = synthesized(
                 engine, SpeechSettings(**batch["speaking"]), Path(batch["cache"]), batch["items"]
             )
-            answer = {"made": made}
+            for entry in made:  # each as it is made: the caller sees that the worker lives
+                _send(answers, {"made": [entry]})
+            answer = {"done": True}
         except VoiceguideError as e:
             answer = {"error": str(e), "type": type(e).__name__}
-        answers.write(json.dumps(answer) + "\n")
-        answers.flush()
+        _send(answers, answer)
+
+
+def _send(answers, answer: dict) -> None:
+    answers.write(json.dumps(answer) + "\n")
+    answers.flush()
 
 
 def synthesize_batch(engine, speaking: SpeechSettings, cache_root: Path, items: list) -> list[dict]:
     """Synthesize what the cache lacks; describe each entry, for the caller to rebuild."""
+    return list(synthesized(engine, speaking, cache_root, items))
+
+
+def synthesized(engine, speaking: SpeechSettings, cache_root: Path, items: list) -> Iterator[dict]:
+    """Each item's entry, described: those the cache has first, then each as it is made."""
     from voiceguide.finishing import finish  # numpy: only where phrases are made
 
     cache = PhraseCache(cache_root)
@@ -75,13 +87,14 @@ def synthesize_batch(engine, speaking: SpeechSettings, cache_root: Path, items: 
     # Another process sharing the cache may have made some since the caller looked.
     entries = {key: cache.get(key) for _, key in items}
     missing = [(text, key) for text, key in items if entries[key] is None]
+    yield from ({"text": t, **entries[k].describe()} for t, k in items if entries[k] is not None)
     texts = [text for text, _ in missing]
     many = getattr(engine, "synthesize_many", None)  # one that says several at once
     clips = many(texts, speaking) if many else (engine.synthesize(t, speaking) for t in texts)
-    for (_, key), clip in zip(missing, clips, strict=True):
+    for (text, key), clip in zip(missing, clips, strict=True):
         with _not_stopped_midway():
-            entries[key] = cache.put(key, finish(clip, speaking.volume), voice, engine.name)
-    return [{"text": text, **entries[key].describe()} for text, key in items]
+            entry = cache.put(key, finish(clip, speaking.volume), voice, engine.name)
+        yield {"text": text, **entry.describe()}
 
 
 _WRITING: list[bool] = []  # an entry is being written: a stop waits until it is whole
@@ -124,11 +137,14 @@ def worker_count(missing: int) -> int:
 def synthesize_in_workers(
     engine: SpeechEngine, speaking: SpeechSettings, cache_root: Path, missing: list, progress
 ) -> list[dict]:
-    tasks = [missing[i : i + PHRASES_PER_TASK] for i in range(0, len(missing), PHRASES_PER_TASK)]
     hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
     batch = {"speaking": asdict(speaking), "cache": str(cache_root)}
     # An engine may want fewer: one that loads a large model, or forks for every phrase.
     count = min(worker_count(len(missing)), getattr(engine, "max_workers", MAX_WORKERS))
+    # Several workers share the phrases a few at a time; one is given them all at once, so
+    # that its engine never runs out of phrases to say at once (espeak's forks).
+    size = PHRASES_PER_TASK if count > 1 else len(missing)
+    tasks = [missing[i : i + size] for i in range(0, len(missing), size)]
     workers: list[subprocess.Popen] = []
     made: list[dict] = []
     scratch = _scratch_folder()
@@ -145,11 +161,13 @@ def synthesize_in_workers(
                         f"the speech engine ({engine.name}) stopped answering; try again"
                     )
                 for key, _ in ready:
-                    answer = _answer(key.fileobj, engine)
-                    made += answer
-                    if progress:
-                        progress(len(made), len(missing))
-                    _give(key.data, tasks, batch, selector, key.fileobj)
+                    for answer in _answers(key.data, engine):
+                        if answer is None:  # its task is done
+                            _give(key.data, tasks, batch, selector, key.fileobj)
+                            break
+                        made += answer
+                        if progress:
+                            progress(len(made), len(missing))
     except BrokenPipeError:  # a worker died: the same as one that stops answering
         raise SpeechError(f"the speech engine ({engine.name}) crashed; try again") from None
     finally:
@@ -228,14 +246,21 @@ def _give(worker, tasks: list, batch: dict, selector, registered=None) -> None:
     selector.register(worker.stdout, selectors.EVENT_READ, worker)
 
 
-def _answer(stream, engine: SpeechEngine) -> list[dict]:
-    line = stream.readline()
-    if not line:
+def _answers(worker, engine: SpeechEngine) -> list[list[dict] | None]:
+    """What a worker that has something to say says now: for each whole line, the entries it
+    describes, or None where it says its task is done. (Read from the pipe itself: a buffered
+    reader could hold lines back that the selector would then never report.)"""
+    data = os.read(worker.stdout.fileno(), 1 << 16)
+    if not data:
         raise SpeechError(f"the speech engine ({engine.name}) crashed; try again")
-    answer = json.loads(line)
-    if "error" in answer:
-        raise _RAISED_IN_WORKERS.get(answer["type"], SpeechError)(answer["error"])
-    return answer["made"]
+    *lines, worker.rest = (getattr(worker, "rest", b"") + data).split(b"\n")
+    answers = []
+    for line in lines:
+        answer = json.loads(line)
+        if "error" in answer:
+            raise _RAISED_IN_WORKERS.get(answer["type"], SpeechError)(answer["error"])
+        answers.append(None if answer.get("done") else answer["made"])
+    return answers
 
 
 def main() -> None:

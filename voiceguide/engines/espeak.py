@@ -40,7 +40,9 @@ _SYNCHRONOUS = 2  # AUDIO_OUTPUT_SYNCHRONOUS: the callback runs inside espeak_Sy
 _DONT_EXIT = 0x8000  # espeakINITIALIZE_DONT_EXIT: report errors, never exit()
 _RATE, _VOLUME = 1, 2
 _CHARS_UTF8, _ENDPAUSE = 1, 0x1000
-FORKS_AT_ONCE = os.cpu_count() or 1
+# One more than the cores: while the worker finishes and stores a clip, a core is not idle
+# (64 phrases, 2 cores, load 3: 1.06 s against 1.10 s with 2 forks and 1.12 s with 4).
+FORKS_AT_ONCE = (os.cpu_count() or 1) + 1
 _CALLBACK = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
 )
@@ -63,9 +65,9 @@ class _VoiceStruct(ctypes.Structure):
 class EspeakEngine:
     name = "espeak"
     default_voice = "en-us"
-    # One worker process, which says its phrases in forks, one a core at once
-    # (`synthesize_many`): a worker a core cost an interpreter and numpy apiece (0.2 s of CPU
-    # each) and spoke no faster. Without fork (Windows), a process a core.
+    # One worker process, given every phrase at once, which says them in forks, one more than
+    # the cores at once (`synthesize_many`): a worker a core cost an interpreter and numpy
+    # apiece (0.2 s of CPU each) and spoke no faster. Without fork (Windows), a process a core.
     max_workers = 1 if hasattr(os, "fork") else os.cpu_count() or 1
 
     def __init__(self) -> None:
@@ -98,8 +100,8 @@ class EspeakEngine:
         return Clip(_said_in_a_fork(_ready(voice.id, speaking.rate), text), SAMPLE_RATE)
 
     def synthesize_many(self, texts: list[str], speaking: SpeechSettings) -> Iterator[Clip]:
-        """The phrases in order, each said by its own fork as `synthesize` does, one a core at
-        once: while they speak, the caller finishes the clips already said."""
+        """The phrases in order, each said by its own fork as `synthesize` does, FORKS_AT_ONCE
+        at once: while they speak, the caller finishes the clips already said."""
         if not hasattr(os, "fork"):
             yield from (self.synthesize(text, speaking) for text in texts)
             return

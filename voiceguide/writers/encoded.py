@@ -1,11 +1,11 @@
-"""What the libsndfile-based writers (MP3, Opus) share: the optional soundfile import, and the
-session's pieces as blocks of int16 samples for its encoder."""
+"""What the encoded formats share: the optional imports of their encoders (soundfile's
+libsndfile for Opus, lameenc for MP3), and the session's pieces as blocks of int16 samples."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
-from typing import Any, BinaryIO
+from typing import Any
 
 from voiceguide.errors import EncoderMissing
 
@@ -26,6 +26,15 @@ def soundfile(container: str, what: str) -> ModuleType:
             f"install it: {INSTALL}"
         )
     return soundfile
+
+
+def lameenc(what: str) -> ModuleType:
+    """The lameenc module (LAME), if it is installed."""
+    try:
+        import lameenc
+    except (ImportError, OSError):
+        raise EncoderMissing(f"{what} export needs lameenc; install it: {INSTALL}") from None
+    return lameenc
 
 
 def counted(pieces: Iterable[bytes | int], progress) -> Iterator[bytes | int]:
@@ -115,23 +124,3 @@ def write_all(out: Any, stream: Guarded, samples: Iterable[Any]) -> None:
         out.write(block)
         if stream.error:
             return
-
-
-class Shifted(Guarded):
-    """A file seen from `base` on: what libsndfile writes at 0 lands after what we put first
-    (the ID3 tag). Write, seek and tell only: libsndfile never reads back what it writes."""
-
-    def __init__(self, f: BinaryIO, base: int) -> None:
-        super().__init__()
-        self.f, self.base = f, base
-
-    def put(self, data: bytes) -> None:
-        self.f.write(data)
-
-    def move(self, offset: int, whence: int) -> int:
-        if whence == 0:
-            offset += self.base
-        return self.f.seek(offset, whence) - self.base
-
-    def where(self) -> int:
-        return self.f.tell() - self.base
