@@ -197,8 +197,8 @@ def test_headache_acupressure_speaks_every_safety_note_before_the_first_press():
 def test_headache_acupressure_leaves_how_often_to_a_provider_at_the_end():
     text = spoken("headache-acupressure")
     assert text.endswith(
-        "Well done. How often to do this is for your healthcare provider,"
-        " or your acupressure practitioner, to say: ask them."
+        "Well done. Ask your healthcare provider, or your acupressure practitioner,"
+        " how often to do this."
     )
     assert "Repeat this a few times" not in text
 
@@ -232,7 +232,7 @@ def test_headache_acupressure_two_to_three_minutes_until_warmth_released_slowly(
     assert len(press) == 2
     assert press[0].text == (
         "At the chime, use firm and gentle pressure, with no sudden moves."
-        " Keep the pressure going for two to three minutes,"
+        " Keep the pressure going for three minutes,"
         " until you feel warmth or tingling in your fingers and palms."
     )
     released = said("headache-acupressure", "Slowly release, and put your hands back on your lap.")
@@ -319,3 +319,11 @@ def test_the_bundled_routines_say_acupressure_and_lacrosse_as_written_but_pronou
     for name in ("back-massage-ball", "back-full"):  # an include's pronounce is not used
         heard = Pronunciation(load_routine(name).pronounce)("A tennis or lacrosse ball")
         assert heard == "A tennis or la cross ball"
+
+
+def test_back_full_keeps_the_hands_methods_frequency_as_its_limit_not_as_words_midway():
+    # Said between the hands and the balls, "you can do this up to five times a day" sounded
+    # like the whole session; the limit itself still holds for the session that includes it.
+    assert "five times a day" not in spoken("back-full")
+    assert load_routine("back-full").per_day == 5
+    assert "five times a day" in spoken("back-hands")
