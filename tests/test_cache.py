@@ -7,11 +7,14 @@ import errno
 from pathlib import Path
 
 import pytest
+from audiocheck import distance, features
 from conftest import voiceguide
 
 from voiceguide import cache as cache_module
 from voiceguide.audio import Clip
 from voiceguide.cache import PhraseCache
+from voiceguide.loader import load_routine
+from voiceguide.session import build_session
 
 KEY = "ab" * 32
 CLIP = Clip(bytes(range(256)) * 2, 22050)
@@ -83,3 +86,34 @@ def test_no_temporary_is_left_when_a_write_fails(tmp_path: Path, monkeypatch, fa
     with pytest.raises((KeyboardInterrupt, cache_module.OutputError)):
         PhraseCache(tmp_path).put(KEY, CLIP, "v")
     assert [p.name for p in tmp_path.rglob("*")] == ["ab"]  # the shard folder, empty
+
+
+def test_a_session_keeps_its_phrases_whoever_prunes_the_cache(tmp_path: Path):
+    root = tmp_path / "cache"
+    routine = tmp_path / "three.yaml"
+    routine.write_text(
+        "title: three\nsteps:\n  - title: a\n    say: Lie down on your back.\n"
+        "  - title: b\n    say: Breathe in slowly.\n  - title: c\n    say: Rest your arms.\n",
+        encoding="utf-8",
+    )
+    # A limit of one byte: every prune removes all it may.
+    session = build_session(load_routine(str(routine)), cache=PhraseCache(root, max_bytes=1))
+    speech = [cue for cue in session.timeline.cues if cue.kind == "speech"]
+    before = {cue.text: session.cue_pcm(cue) for cue in speech}
+    assert len(before) == 3
+
+    # Words said mid-session (on resuming) are synthesized, and the cache pruned: not of the
+    # session's phrases, which are read as they were.
+    assert session.speak("Resuming.")
+    assert {cue.text: session.cue_pcm(cue) for cue in speech} == before
+
+    # Another process prunes everything: the session's phrases are made again, each as long
+    # as the timeline has it, and saying its own words.
+    result = voiceguide("cache", "prune", "--max-size", "1", env={"VOICEGUIDE_CACHE": str(root)})
+    assert (result.returncode, result.stderr) == (0, "")
+    assert not list(root.glob("??/*.wav"))
+    after = {cue.text: session.cue_pcm(cue) for cue in speech}
+    assert {t: len(pcm) for t, pcm in after.items()} == {t: len(pcm) for t, pcm in before.items()}
+    for text, pcm in after.items():
+        distances = {other: distance(features(pcm), features(b)) for other, b in before.items()}
+        assert min(distances, key=distances.get) == text, distances

@@ -205,6 +205,23 @@ def test_mp3_tracks_are_numbered_tagged_and_listed_with_their_lengths(tmp_path: 
     ]
 
 
+@pytest.mark.parametrize("fmt", ["wav", "mp3"])  # gapless to the sample, both
+def test_a_step_shorter_than_a_sample_is_an_empty_track_and_the_next_one_exact(
+    tmp_path: Path, fmt: str
+):
+    routine = tmp_path / "short.yaml"
+    routine.write_text(
+        "title: short\nsteps:\n  - title: a\n    pause: 0.00001s\n  - title: b\n    say: Hi.\n",
+        encoding="utf-8",
+    )
+    result = voiceguide("export", routine, "--tracks", tmp_path / "t", "--format", fmt)
+    assert (result.returncode, result.stderr) == (0, "")
+    steps = build_session(load_routine(str(routine))).timeline.steps
+    assert steps[0].length == 0  # the step the test is about
+    for track, step in zip(sorted((tmp_path / "t").glob(f"*.{fmt}")), steps, strict=True):
+        assert len(decode(track)) == step.length
+
+
 def test_an_unknown_extension_lists_the_formats(tmp_path: Path):
     result = voiceguide("export", ROUTINE, "-o", tmp_path / "hands.ogg")
     assert (result.returncode, result.stderr) == (

@@ -212,3 +212,20 @@ def test_an_mp3_decodes_to_exactly_the_programs_samples_each_sound_at_its_sample
     for start, end in bursts:
         quiet[max(0, start - 2400) : end + 2400] = False
     assert not heard[quiet].any()  # silence, copied or not, decodes to digital silence
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+@pytest.mark.parametrize("rate", [22050, 44100])
+@pytest.mark.parametrize("length", [0, 1, 22, 46, 47, 48, 575, 576, 577, 1200])
+def test_a_tiny_mp3_decodes_to_exactly_its_samples_even_none(tmp_path, rate, length):
+    # A step shorter than one sample is a track of none: LAME's flush refused an encoder
+    # never fed, and under 47 samples ffmpeg gave back 529 too many (see mp3.lead_in).
+    sound = (np.sin(np.arange(length) / 5) * 9000).astype("<i2")
+    for pieces in ([sound.tobytes()], [length]):  # sound, then silence
+        audio = Program(rate, length, pieces, (), (), Tags("Tiny", "voiceguide", "Tiny", ""))
+        path = tmp_path / f"tiny-{len(pieces)}-{isinstance(pieces[0], int)}.mp3"
+        with open(path, "wb") as f:
+            writer("mp3").write(f, audio)
+        command = ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-"]
+        run = subprocess.run(command, capture_output=True)
+        assert (run.returncode, run.stderr, len(run.stdout) // 2) == (0, b"", length)

@@ -1,9 +1,16 @@
-"""Phrases for a session: found in the cache, or synthesized into it (see `workers`)."""
+"""Phrases for a session: found in the cache, or synthesized into it (see `workers`).
+
+A session's phrases stay on disk, read as they are played (holding them all in memory could
+take hundreds of MB). So that a session never loses its audio mid-play: its own later prunes
+(words said on resuming) spare all its entries, and an entry another process removed (its
+prune, `cache clear`) is made again when it is read, fitted to the length the timeline has.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from voiceguide.cache import Entry, PhraseCache, keep_limit
 from voiceguide.errors import SpeechError
@@ -11,6 +18,7 @@ from voiceguide.pronounce import Pronunciation
 from voiceguide.speech import SpeechEngine, SpeechSettings
 
 DEFAULT_SAMPLE_RATE = 22050
+REMAKE_TRIES = 3
 
 SynthesisProgress = Callable[[int, int], None]  # phrases made, phrases to make
 
@@ -22,6 +30,8 @@ class Phrases:
     entries: dict[str, Entry]
     voice: str
     synthesized: int = 0  # how many had to be made this time
+    # A text's entry made once more (found again, or synthesized), for one removed meanwhile.
+    remake: Callable[[str], Entry] | None = None
     sample_rate: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -33,8 +43,31 @@ class Phrases:
     def length(self, text: str) -> int:
         return self.entries[text].length
 
+    def paths(self) -> frozenset[Path]:
+        """The cache files these phrases are read from: what a prune must spare."""
+        return frozenset(entry.path for entry in self.entries.values())
+
     def pcm(self, text: str) -> bytes:
-        return self.entries[text].read()
+        entry = self.entries[text]
+        try:
+            return entry.read()
+        except (OSError, SpeechError):  # removed, or removed and made again, meanwhile
+            if self.remake is None:
+                raise
+        for _ in range(REMAKE_TRIES):  # each may be removed again before it is read
+            again = self.remake(text)  # a failing engine raises its own error
+            try:
+                pcm = again.read()
+            except (OSError, SpeechError):
+                continue
+            # Made again, a phrase may differ by a few samples (espeak-ng does not repeat
+            # itself exactly): the timeline, already laid out, keeps its length.
+            pcm = pcm[: 2 * entry.length]
+            return pcm + bytes(2 * entry.length - len(pcm))
+        raise SpeechError(
+            f"the phrase cache entry {entry.path} keeps being removed while in use "
+            "(is another voiceguide clearing the cache?); try again"
+        )
 
 
 def engine_identity(engine: SpeechEngine) -> str:
@@ -49,10 +82,13 @@ def prepare_phrases(
     cache: PhraseCache,
     progress: SynthesisProgress | None = None,
     pronunciation: Pronunciation | None = None,
+    keep: frozenset[Path] = frozenset(),
 ) -> Phrases:
     """Every text's clip, synthesizing only those the cache lacks. The engine is given each
     text as `pronunciation` says it; the clips are kept by the written text. Clips are made
-    and kept at full volume; `speaking.volume` is a gain applied as they are read."""
+    and kept at full volume; `speaking.volume` is a gain applied as they are read. The prune
+    that follows any synthesis spares these texts' entries and those in `keep` (the rest of a
+    session that is playing)."""
     identity = engine_identity(engine)
     spoken = {t: pronunciation(t) if pronunciation else t for t in texts}
     keys = {t: cache.key(identity, speaking.voice, speaking.rate, spoken[t]) for t in texts}
@@ -75,8 +111,16 @@ def prepare_phrases(
             made = workers.synthesize_batch(engine, full, cache.root, items)
         by_spoken = {d["text"]: Entry.from_description(d) for d in made}
         entries.update({t: by_spoken[spoken[t]] for t in keys if t not in entries})
-        keep_limit(cache, frozenset(entry.path for entry in entries.values()))
+        keep_limit(cache, keep | frozenset(entry.path for entry in entries.values()))
     voices = {entry.voice for entry in entries.values()}
     voice = voices.pop() if len(voices) == 1 else speaking.voice
     gained = {text: replace(entries[text], gain=speaking.volume) for text in keys}
-    return Phrases(gained, voice, len(missing))
+    phrases = Phrases(gained, voice, len(missing))
+    in_use = keep | phrases.paths()
+
+    def remake(text: str) -> Entry:
+        again = prepare_phrases([text], speaking, engine, cache, None, pronunciation, in_use)
+        return again.entries[text]
+
+    phrases.remake = remake
+    return phrases

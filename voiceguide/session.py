@@ -96,9 +96,15 @@ class Session:
 
     def speak(self, text: str) -> bytes:
         """Words that are not in the timeline (said on resuming a paused session), in the
-        session's voice; synthesized now unless the cache has them."""
+        session's voice; synthesized now unless the cache has them. The prune that may follow
+        spares every phrase of the session: it is playing."""
         return prepare_phrases(
-            [text], self.speaking, self.engine, self.cache, pronunciation=self.pronunciation
+            [text],
+            self.speaking,
+            self.engine,
+            self.cache,
+            pronunciation=self.pronunciation,
+            keep=self.phrases.paths(),
         ).pcm(text)
 
 

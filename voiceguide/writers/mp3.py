@@ -15,7 +15,14 @@ Silence: most of a session is digital silence, and LAME spends as long on it as 
 Once LAME's output has settled into one repeated silent frame, the rest of a long silence is
 written as copies of that frame (the encoder, fed nothing but zeros, would write frames that
 decode the same: silent ones; the bytes its bit reservoir leaves in them may differ), LAME is
-fed only what is left, and the Xing header counts them."""
+fed only what is left, and the Xing header counts them.
+
+Tiny tracks (a step of a few samples, or of none): ffmpeg drops the encoder's delay plus its
+own decoder's (529 samples) from the start, and the padding from the end; when the end's
+padding begins inside the frame where that skip ends (a program under 47 samples), it forgets
+the rest of the skip and gives back 529 samples too many. Such a program is put after a
+lead-in of silence that ends that skip on a frame's edge, recorded as encoder delay, so that
+even a track of no samples decodes to exactly its length."""
 
 from __future__ import annotations
 
@@ -32,6 +39,7 @@ VBR_DEFAULT = 4  # LAME's vbr_mtrh, its default VBR mode (lame -V)
 SETTLED = 8  # identical frames in a row that show LAME's output has settled
 WARM_UP = 1.0  # seconds of a silence LAME encodes before its frames may be copied
 BLOCK = 4096  # samples of silence fed at a time, while waiting for it to settle
+DECODER_DELAY = 529  # samples ffmpeg's MP3 decoder adds to the encoder delay it drops
 
 
 def check() -> None:
@@ -41,8 +49,12 @@ def check() -> None:
 def write(f: BinaryIO, audio: Program, progress: WriteProgress | None = None) -> None:
     lame = _encoder(encoded.lameenc("MP3"), audio.sample_rate)
     f.write(id3.tag(audio.tags, audio.chapters, audio.words, audio.sample_rate))
-    stream = LameStream(f, audio.sample_rate)
+    lead = lead_in(audio.sample_rate, audio.length)
+    stream = LameStream(f, audio.sample_rate, xing.ENCODER_DELAY + lead)
     zeros = bytes(2 * BLOCK)
+    # lameenc's flush refuses an encoder never given input (a program of no samples);
+    # nothing in, nothing out, and LAME is started.
+    stream.put(lame.encode(zeros[: 2 * lead]))
     warm_up = round(WARM_UP * audio.sample_rate)
     for piece in encoded.counted(audio.pieces, progress):
         if isinstance(piece, bytes):
@@ -51,6 +63,14 @@ def write(f: BinaryIO, audio: Program, progress: WriteProgress | None = None) ->
             _silence(lame, stream, piece, zeros, warm_up)
     stream.put(lame.flush())
     stream.finish(audio.length)
+
+
+def lead_in(rate: int, length: int) -> int:
+    """Samples of silence to put before a program of `length` samples so that ffmpeg decodes
+    it to exactly that length (see the module's docstring): none unless it is that short."""
+    frame = xing.frame_length(xing.header_frame(rate))[1]
+    lead = -(xing.ENCODER_DELAY + DECODER_DELAY) % frame
+    return lead if length < lead else 0
 
 
 def _encoder(lameenc: Any, rate: int) -> Any:
@@ -84,9 +104,9 @@ class LameStream:
     notes where each frame starts and the last few frames, and adds copies of a settled frame
     when asked."""
 
-    def __init__(self, f: BinaryIO, rate: int) -> None:
+    def __init__(self, f: BinaryIO, rate: int, delay: int = xing.ENCODER_DELAY) -> None:
         self.f, self.base = f, f.tell()
-        self.header = xing.header_frame(rate)
+        self.header = xing.header_frame(rate, delay)
         f.write(self.header)
         self.offsets = array("q")  # each audio frame's start, from the header frame's
         self.recent: deque[bytes] = deque(maxlen=SETTLED)
