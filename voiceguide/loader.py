@@ -207,7 +207,7 @@ def _build(
             sorted(builder.problems, key=lambda p: (p.path != shown, p.line, p.column))
         )
     assert routine is not None
-    return routine
+    return replace(routine, source=text)
 
 
 def _read_text(path: Path, shown: str) -> str:
