@@ -152,17 +152,17 @@ def load_config() -> Config:
     for setting in SETTINGS.values():
         raw = os.environ.get(setting.variable)
         if raw:  # set and not empty
-            values[setting.name] = _parsed(setting.name, raw, setting.variable)
+            values[setting.name] = _parsed(setting.name, raw, setting.variable, setting.variable)
             sources[setting.name] = f"environment ({setting.variable})"
     return Config(values, sources, path)
 
 
-def _parsed(name: str, raw: Any, where: str) -> Any:
+def _parsed(name: str, raw: Any, where: str, variable: str = "") -> Any:
     try:
         return SETTINGS[name].parse(raw)
     except ValueError as e:
         shown = escaped(str(raw))[:40]
-        raise ConfigError(f"{where}: '{shown}' is not {e}") from None
+        raise ConfigError(f"{where}: '{shown}' is not {e}", variable) from None
 
 
 def _read_file(path: Path) -> dict[str, Any]:
