@@ -138,6 +138,7 @@ class Live:
             "volume": speaking.volume,
             "start_at": start_step,
             "output": type(sink).__name__,
+            "params": dict(self.session.routine.values),  # each param's value, set or default
         }
         self.entry = self.journal.start(
             self.name,
