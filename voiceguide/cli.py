@@ -308,6 +308,8 @@ def check(routines, engine, voice, rate, volume, as_json) -> None:
     from voiceguide.loader import display_path
     from voiceguide.session import check_session
 
+    if routines.count("-") > 1:  # standard input is read once; the second would be empty
+        raise click.UsageError("'-' (standard input) can be given only once")
     settings = settings_from(engine, voice, rate, volume)
     failed = False
     reports = []
