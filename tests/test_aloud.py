@@ -144,3 +144,38 @@ def test_check_json_lists_warnings_as_warnings_and_the_routine_as_ok(tmp_path: P
     first = report["problems"][0]
     assert (first["file"], first["line"], first["column"]) == ("spoken.yaml", 3, 20)
     assert first["message"].startswith("'10' in say: write numbers in words")
+
+
+STDIN_ROUTINE = "title: x\nsteps:\n  - say: Press for 3-4 seconds (gently).\n    pause: 2s\n"
+STDIN_WARNINGS = [
+    "<stdin>:3:20: warning: '3-4' in say is read with a dash;"
+    ' write it as it is said: "three to four"',
+    "<stdin>:3:32: warning: parentheses in say are not heard; use commas, or a sentence of its own",
+]
+
+
+def test_a_routine_from_stdin_is_warned_about_like_a_file(tmp_path: Path):
+    import json
+    import subprocess
+    import sys
+
+    def check(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "voiceguide", "check", *args, "-"],
+            cwd=tmp_path,
+            input=STDIN_ROUTINE,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    result = check()
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == STDIN_WARNINGS
+    result = check("--json")
+    assert (result.returncode, result.stderr) == (0, "")
+    [report] = json.loads(result.stdout)
+    assert [(p["file"], p["line"], p["column"], p["severity"]) for p in report["problems"]] == [
+        ("<stdin>", 3, 20, "warning"),
+        ("<stdin>", 3, 32, "warning"),
+    ]

@@ -198,3 +198,31 @@ def test_only_play_needs_the_audio_stack(tmp_path):
         played.stderr
         == "error: simpleaudio is not installed; install it with 'pip install simpleaudio'\n"
     )
+
+
+def test_check_json_names_each_routine_as_it_was_given(tmp_path):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "good.yaml").write_text("title: Good\nsteps:\n  - say: Hi.\n")
+    (folder / "bad.yaml").write_text("title: Bad\nsteps:\n  - say: Hi.\n    hold: 0s\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "check", "--json", "sub/good.yaml", "sub/bad.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    good, bad = json.loads(result.stdout)
+    assert (good["routine"], good["ok"]) == ("sub/good.yaml", True)
+    assert (bad["routine"], bad["ok"]) == ("sub/bad.yaml", False)
+    assert [p["file"] for p in bad["problems"]] == ["sub/bad.yaml"]
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "check", "--json", str(folder / "good.yaml")],
+        cwd=tmp_path / "sub",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    [report] = json.loads(result.stdout)  # passing, given by a path the check would shorten
+    assert report["routine"] == str(folder / "good.yaml")  # as given, like a failing one

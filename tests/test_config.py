@@ -133,3 +133,14 @@ def test_a_bad_value_is_one_line_and_exit_2(home: Path, text: str, env: dict, me
         result = run(home, *args, env=env)
         expected = "error: " + message.format(path=config_file(home)) + "\n"
         assert (result.returncode, result.stdout, result.stderr) == (2, "", expected)
+
+
+def test_a_config_file_that_is_not_utf8_is_one_line_and_exit_2(home: Path):
+    config_file(home).write_bytes(b'rate = 200\nvoice = "\xff"\n')
+    for args in (["show", "back-hands"], ["config"]):
+        result = run(home, *args)
+        expected = (
+            f"error: {config_file(home)}: not UTF-8 text (byte 0xff at line 2);"
+            " save the file as UTF-8\n"
+        )
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", expected)

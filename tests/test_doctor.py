@@ -118,3 +118,36 @@ def test_the_default_voice_is_looked_up(tmp_path: Path):
         f"fix: set 'voice' in {config} (or VOICEGUIDE_VOICE) to one from '{PROGRAM} voices'"
     )
     assert unknown.returncode == 1
+
+
+def test_each_export_format_names_its_own_encoder(tmp_path: Path):
+    result = doctor()
+    [mp3] = lines_about(result.stdout, "extra lameenc")
+    assert mp3.startswith("ok        extra lameenc ") and mp3.endswith(" (MP3 export)")
+    [opus] = lines_about(result.stdout, "extra soundfile")
+    assert opus.startswith("ok        extra soundfile ") and opus.endswith(" (Opus export)")
+    hidden = tmp_path / "hidden" / "lameenc"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError('hidden for the test')\n")
+    result = doctor({"PYTHONPATH": str(tmp_path / "hidden")})
+    assert lines_about(result.stdout, "extra lameenc") == [
+        "optional  extra lameenc             MP3 export needs lameenc; install it:"
+        " pip install 'voiceguide[encoders]'",
+        "to add it: pip install 'voiceguide[encoders]'",
+    ]
+    assert lines_about(result.stdout, "extra soundfile")[0] == opus
+
+
+def test_a_bad_variable_is_fixed_in_the_variable_and_the_cache_is_still_reported():
+    result = doctor({"VOICEGUIDE_RATE": "abc"})
+    finding, fix = lines_about(result.stdout, "config")
+    assert finding == (
+        "problem   config                    VOICEGUIDE_RATE: 'abc' is not words a minute,"
+        " a whole number from 80 to 400"
+    )
+    assert fix == "fix: correct or unset VOICEGUIDE_RATE"
+    [cache] = lines_about(result.stdout, "cache")
+    assert cache.startswith(
+        f"ok        cache                     {os.environ['VOICEGUIDE_CACHE']}: "
+    )
+    assert result.returncode == 1

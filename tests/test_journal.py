@@ -224,3 +224,15 @@ for _ in range(25):
     journal.reached(session, 2, 3.0)
     journal.end(session, "completed", 3, 9.0)
 """
+
+
+def test_the_values_set_are_recorded_with_the_settings(card, tmp_path, home):
+    (tmp_path / "p.yaml").write_text(
+        "title: P\nparams:\n  n: {default: 2, choices: [2, 3]}\n"
+        "  m: {default: 1s, min: 1s, max: 2s}\nsteps:\n  - say: Hi.\n"
+    )
+    env = {**card.env, **home, "VOICEGUIDE_CACHE": str(tmp_path / "cache")}
+    played = voiceguide("play", "p.yaml", "--set", "n=3", cwd=tmp_path, env=env)
+    assert played.returncode == 0, played.stderr
+    [entry] = json.loads(voiceguide("journal", "--json", env=home).stdout)
+    assert entry["settings"]["params"] == {"n": "3", "m": "1s"}  # set, and by default

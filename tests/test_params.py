@@ -230,3 +230,31 @@ def test_play_and_export_take_set_too(tmp_path):
     assert [round(h["end"] - h["start"], 6) for h in timeline["holds"]] == [6.0] * 4
     with wave.open(str(out)) as wav:
         assert wav.getnframes() == round(timeline["duration"] * timeline["sample_rate"])
+
+
+def test_a_whole_number_set_with_a_leading_zero_is_that_number(tmp_path):
+    text = "title: p\nparams:\n  n: {default: 2, min: 1, max: 3}\nsteps:\n"
+    text += "  - say: Rest {n}.\n    pause: '{n}'\n"
+    path = write(tmp_path, "p.yaml", text)
+    result = run("show", str(path), "--set", "n=02")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert "params: n=2 (from 1 to 3); choose with --set NAME=VALUE" in result.stdout.splitlines()
+    assert "Rest two." in result.stdout
+    assert load_routine(path, {"n": "03"}).steps[0].pause == 3.0
+
+
+def test_a_duration_range_given_bare_seconds_is_said_with_its_unit(tmp_path):
+    text = "title: t\nparams:\n  minutes: {default: 2m, min: 1m, max: 3m}\nsteps:\n"
+    text += "  - say: Hold for {minutes}.\n    hold: '{minutes}'\n"
+    path = write(tmp_path, "r.yaml", text)
+    for given in ("150", "2:30", "150s"):
+        timeline = compiled(path, {"minutes": given})
+        assert said(timeline)[0] == "Hold for two minutes and thirty seconds.", given
+        assert [h.length for h in timeline.holds] == [150 * RATE]
+    default = text.replace("default: 2m", "default: 90")
+    timeline = compiled(write(tmp_path, "d.yaml", default))
+    assert said(timeline)[0] == "Hold for one minute and thirty seconds."
+    result = run("show", str(path), "--set", "minutes=150")
+    assert (result.exit_code, result.stderr) == (0, "")
+    line = "params: minutes=150s (from 1m to 3m); choose with --set NAME=VALUE"
+    assert line in result.stdout.splitlines()

@@ -139,3 +139,11 @@ def test_check_of_standard_input_tries_every_allowed_value_reading_it_once(tmp_p
     assert len(lines) == 1
     assert lines[0].startswith("<stdin>:7:19: at: 5s is not inside a hold of 4 s")
     assert lines[0].endswith("(with --set length=4s)")
+
+
+def test_check_refuses_standard_input_named_twice(tmp_path: Path):
+    result = bash("printf 'title: T\\nsteps:\\n  - say: Hi.\\n' | voiceguide check - -", tmp_path)
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr == (
+        b"error: '-' (standard input) can be given only once (see 'voiceguide check --help')\n"
+    )

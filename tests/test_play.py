@@ -102,6 +102,35 @@ def test_no_sound_device_is_one_line_that_suggests_export(tmp_path: Path):
     assert not cache.exists()  # found before any synthesis: nothing made for nothing
 
 
+def test_no_sound_device_hints_an_export_that_works_with_the_same_values(tmp_path: Path):
+    config = tmp_path / "asound.conf"
+    config.write_text("pcm.!default { type hw card 99 }\n")  # a sound card that is not there
+    env = {
+        "PULSE_SERVER": f"unix:{tmp_path}/no-server",
+        "ALSA_CONFIG_PATH": f"/usr/share/alsa/alsa.conf:{config}",
+        "VOICEGUIDE_CACHE": str(tmp_path / "cold-cache"),
+    }
+    named = voiceguide("play", "back-hands", "--set", "rounds=4", env=env)
+    assert named.returncode == 4
+    assert named.stderr.endswith("); export instead: voiceguide export back-hands --set rounds=4\n")
+    routine = "title: T\nparams:\n  n: {default: 2, choices: [2, 3]}\nsteps:\n  - say: Hi.\n"
+    piped = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "play", "-", "--set", "n=3"],
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        input=routine,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert piped.returncode == 4
+    assert piped.stderr.endswith(
+        "); export instead: voiceguide export - -o stdin.wav --set n=3"
+        " (the routine on standard input again)\n"
+    )
+    assert piped.stderr.count("\n") == 1
+
+
 def test_a_device_lost_mid_session_is_one_clear_line_and_journaled(tmp_path: Path, short):
     if soundcard.available():
         pytest.skip(soundcard.available())

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
 from voiceguide.errors import Position, Problem, excerpt
-from voiceguide.loader import display_path
+from voiceguide.loader import STDIN, display_path
 from voiceguide.numbers import in_words
 from voiceguide.routine import Include, Repeat, Routine, Sides, Step
 
@@ -29,18 +28,20 @@ _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+|$)")
 
 def aloud_warnings(routine: Routine) -> list[Problem]:
     """Warnings about what the routine's files (its own and those it includes) give to `say`,
-    in file order, each said once."""
+    in file order, each said once. Each file's text is the one the loader parsed (standard
+    input's too)."""
     found: dict[Problem, None] = {}
-    for path in _files(routine):
-        found.update(dict.fromkeys(_file_warnings(path)))
+    for each in _files(routine):
+        found.update(dict.fromkeys(_file_warnings(each)))
     return list(found)
 
 
-def _files(routine: Routine) -> list[Path]:
-    paths = {routine.path.resolve(): routine.path}
+def _files(routine: Routine) -> list[Routine]:
+    """The routine and each routine it includes, one for each file."""
+    routines = {routine.path.resolve(): routine}
     for included in _included(routine.steps):
-        paths.setdefault(included.path.resolve(), included.path)
-    return list(paths.values())
+        routines.setdefault(included.path.resolve(), included)
+    return list(routines.values())
 
 
 def _included(steps: tuple[Step, ...]) -> Iterator[Routine]:
@@ -52,12 +53,15 @@ def _included(steps: tuple[Step, ...]) -> Iterator[Routine]:
             yield from _included(step.steps)
 
 
-def _file_warnings(path: Path) -> list[Problem]:
+def _file_warnings(routine: Routine) -> list[Problem]:
+    path = routine.path
     shown = display_path(path) if path.is_absolute() else str(path)
+    if path.name == STDIN:  # standard input, shown as its errors show it
+        shown = STDIN
+    text = routine.source
     try:
-        text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (OSError, ValueError, yaml.YAMLError):  # changed since it was loaded: nothing to say
+    except (ValueError, yaml.YAMLError):  # the loader parsed it: not expected
         return []
     problems = []
     for node in _say_nodes(root):

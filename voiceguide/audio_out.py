@@ -387,7 +387,8 @@ OUTPUTS = ("auto", "stream", "simpleaudio")
 
 def open_sink(routine_name: str, sample_rate: int, output: str = "auto"):
     """The session's sound output, opened: one stream for the whole session (PortAudio) where
-    it is installed, else simpleaudio, a stream a sound."""
+    it is installed, else simpleaudio, a stream a sound. `routine_name` is what the hint
+    without a device puts after `voiceguide export` (the routine, and its `--set` values)."""
     sink = None
     if output == "stream" or (output == "auto" and _portaudio_installed()):
         try:

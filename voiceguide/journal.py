@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     routine TEXT NOT NULL,   -- as given on the command line: a bundled name or a path
     path TEXT NOT NULL,      -- the routine file, resolved: what per_day counts
     title TEXT NOT NULL,
-    settings TEXT NOT NULL,  -- JSON: engine, voice, rate, volume, start_at, output
+    settings TEXT NOT NULL,  -- JSON: engine, voice, rate, volume, start_at, output, params
     day TEXT NOT NULL,       -- the local date it started on, YYYY-MM-DD
     started TEXT NOT NULL,   -- ISO 8601, local time with its offset
     ended TEXT,

@@ -7,14 +7,26 @@ The command line's `play` is this plus its error lines and exit codes.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from voiceguide import journal as journals
 from voiceguide.errors import PlaybackError, StartError
 from voiceguide.player import Outcome, Player, Status, status_at
 from voiceguide.speech import SpeechSettings
+
+
+def export_hint(routine: str, values: Mapping[str, str] | None = None) -> str:
+    """What follows `voiceguide export` in the hint for a machine without sound: the same
+    routine and `--set` values, and for standard input (read already) the file to write."""
+    args = [routine, "-o", "stdin.wav"] if routine == "-" else [routine]
+    for name, value in (values or {}).items():
+        args += ["--set", f"{name}={value}"]
+    hint = shlex.join(args)
+    return hint + " (the routine on standard input again)" if routine == "-" else hint
 
 
 class Live:
@@ -48,12 +60,13 @@ class Live:
             journals.check_per_day(self.journal, loaded, routine)
         # The sound card before any synthesis: without one, nothing is made for nothing. At
         # the usual rate; opened again at the session's, should it differ.
-        self.sink = open_sink(routine, DEFAULT_SAMPLE_RATE, output)
+        hint = export_hint(routine, values)
+        self.sink = open_sink(hint, DEFAULT_SAMPLE_RATE, output)
         try:
             self.session = build_session(loaded, settings)
             if self.session.timeline.sample_rate != DEFAULT_SAMPLE_RATE:
                 self.sink.close()
-                self.sink = open_sink(routine, self.session.timeline.sample_rate, output)
+                self.sink = open_sink(hint, self.session.timeline.sample_rate, output)
         except BaseException:
             self.sink.close()
             raise
@@ -125,6 +138,7 @@ class Live:
             "volume": speaking.volume,
             "start_at": start_step,
             "output": type(sink).__name__,
+            "params": dict(self.session.routine.values),  # each param's value, set or default
         }
         self.entry = self.journal.start(
             self.name,

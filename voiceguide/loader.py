@@ -207,7 +207,7 @@ def _build(
             sorted(builder.problems, key=lambda p: (p.path != shown, p.line, p.column))
         )
     assert routine is not None
-    return routine
+    return replace(routine, source=text)
 
 
 def _read_text(path: Path, shown: str) -> str:
@@ -589,7 +589,8 @@ class _Builder:
     def param_values(self, params: tuple[Param, ...]) -> dict[str, str]:
         """Each param's value in effect: the given one, else its default. A given value the
         routine does not allow is a ParamError (a usage error, not a routine's)."""
-        values = {param.name: param.default for param in params}
+        # A default as the param knows it: '90' in a range of durations is said as one.
+        values = {param.name: param.accepts(param.default) or param.default for param in params}
         if self.problems:  # a broken params block: its own problems say what is wrong
             return values
         by_name = {param.name: param for param in params}

@@ -15,6 +15,7 @@ from typing import Literal
 from voiceguide.durations import parse_duration
 
 WHOLE = re.compile(r"[0-9]+")
+_BARE_SECONDS = re.compile(r"[0-9]*\.?[0-9]+")  # a duration written without a unit
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,18 @@ class Param:
         return tuple(dict.fromkeys((self.default, *values)))
 
     def accepts(self, value: str) -> str | None:
-        """The value as this param knows it (a choice as the routine wrote it), or None when
-        it is not allowed."""
+        """The value as this param knows it, or None when it is not allowed: a choice as the
+        routine wrote it, a whole number without leading zeros ('02' is '2'), a duration with
+        its unit ('150' is '150s', so that it is said as a duration)."""
         value = value.strip()
         if self.choices:
             return next((c for c in self.choices if _same(c, value)), None)
         number, low, high = (self.measure(v) for v in (value, self.low or "", self.high or ""))
-        if number is None or low is None or high is None:
+        if number is None or low is None or high is None or not low <= number <= high:
             return None
-        return value if low <= number <= high else None
+        if self.kind == "whole":
+            return str(int(value))
+        return value + "s" if _BARE_SECONDS.fullmatch(value) else value
 
     def measure(self, value: str) -> float | None:
         """A range's value as a number: whole, or seconds; None when it is neither."""

@@ -113,3 +113,5 @@ class Routine:
     per_day: int | None = None  # at most this many sessions a day, as its source advises
     params: tuple[Param, ...] = ()  # the choices it offers (see voiceguide.params)
     values: dict[str, str] = field(default_factory=dict)  # each param's value in effect
+    # The text the loader parsed (from a file or standard input), for check's warnings.
+    source: str = field(default="", compare=False, repr=False)
