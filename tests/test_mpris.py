@@ -75,7 +75,9 @@ class Session:
     def wait_for(self, text: str) -> float:
         while True:
             line = self.process.stdout.readline()
-            assert line, f"{text!r} never came; got {self.lines}"
+            if not line:
+                error = self.process.stderr.read()
+                raise AssertionError(f"{text!r} never came; got {self.lines}, then {error!r}")
             self.lines.append(line)
             if text in line:
                 return time.monotonic()

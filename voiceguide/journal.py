@@ -9,6 +9,7 @@ longer than that, unwritable) is an `JournalError`: one line, exit 5.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -128,7 +129,8 @@ class Journal:
         # Write-ahead logging: a write is an append, synced at checkpoints, not two syncs of
         # the whole file while every other session waits. With the rollback journal, four
         # sessions writing at once on a loaded machine waited out the timeout 1 time in 10.
-        db.execute("PRAGMA journal_mode=WAL")
+        with contextlib.suppress(sqlite3.OperationalError):  # locked: another session is
+            db.execute("PRAGMA journal_mode=WAL")  # switching it (the mode is the file's)
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
