@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import yaml
 
 from voiceguide.errors import Position, Problem, excerpt
-from voiceguide.loader import STDIN, display_path
+from voiceguide.loader import STDIN, display_path, yaml_nodes
 from voiceguide.numbers import in_words
 from voiceguide.routine import Include, Repeat, Routine, Sides, Step
 
@@ -73,23 +73,13 @@ def _file_warnings(routine: Routine) -> list[Problem]:
 
 
 def _say_nodes(root: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
-    """Every text given to a 'say' key (a step's, a reminder's), each node once."""
-    seen: set[int] = set()
-    pending = [root] if root is not None else []
-    while pending:
-        node = pending.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            pending.extend(reversed(node.value))
-        elif isinstance(node, yaml.MappingNode):
+    """Every text given to a 'say' key (a step's, a reminder's), each node once, in file order."""
+    for node in yaml_nodes(root):
+        if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                if key.value == "say" and isinstance(value, yaml.ScalarNode):
-                    if isinstance(value.value, str) and value.tag.endswith(":str"):
-                        yield value
-                else:
-                    pending.append(value)
+                said = key.value == "say" and isinstance(value, yaml.ScalarNode)
+                if said and isinstance(value.value, str) and value.tag.endswith(":str"):
+                    yield value
 
 
 def text_warnings(text: str) -> list[tuple[int, str]]:

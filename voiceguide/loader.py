@@ -11,7 +11,7 @@ import difflib
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -284,8 +284,8 @@ def _check_shape(text: str, shown: str) -> None:
             raise RoutineError(Problem(Position(shown, mark.line + 1, mark.column + 1), message))
 
 
-def _check_tags(root: yaml.Node | None, shown: str) -> None:
-    """Refuse explicit tags (they would construct objects), once per node, aliases included."""
+def yaml_nodes(root: yaml.Node | None) -> Iterator[yaml.Node]:
+    """Every node of a composed document once (an alias's node is shared), in file order."""
     seen: set[int] = set()
     pending = [root] if root is not None else []
     while pending:
@@ -293,15 +293,21 @@ def _check_tags(root: yaml.Node | None, shown: str) -> None:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        yield node
+        if isinstance(node, yaml.SequenceNode):
+            pending.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            pending.extend(reversed([item for pair in node.value for item in pair]))
+
+
+def _check_tags(root: yaml.Node | None, shown: str) -> None:
+    """Refuse explicit tags (they would construct objects), once per node, aliases included."""
+    for node in yaml_nodes(root):
         if node.tag not in _ALLOWED_TAGS:
             mark = node.start_mark
             tag = node.tag.replace(_TAG, "!!")
             message = f"YAML tag '{tag}' is not allowed in a routine"
             raise RoutineError(Problem(Position(shown, mark.line + 1, mark.column + 1), message))
-        if isinstance(node, yaml.SequenceNode):
-            pending.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            pending.extend(item for pair in node.value for item in pair)
 
 
 def _yaml_message(error: yaml.MarkedYAMLError, text: str) -> str:
