@@ -205,21 +205,39 @@ def test_mp3_tracks_are_numbered_tagged_and_listed_with_their_lengths(tmp_path: 
     ]
 
 
-@pytest.mark.parametrize("fmt", ["wav", "mp3"])  # gapless to the sample, both
-def test_a_step_shorter_than_a_sample_is_an_empty_track_and_the_next_one_exact(
+@pytest.mark.parametrize("fmt", ["wav", *FORMATS])
+def test_the_shortest_step_is_a_track_every_decoder_reads_and_the_next_one_follows(
     tmp_path: Path, fmt: str
 ):
     routine = tmp_path / "short.yaml"
     routine.write_text(
-        "title: short\nsteps:\n  - title: a\n    pause: 0.00001s\n  - title: b\n    say: Hi.\n",
+        "title: short\nsteps:\n  - title: a\n    pause: 0.001\n  - title: b\n    say: Hi.\n",
         encoding="utf-8",
     )
     result = voiceguide("export", routine, "--tracks", tmp_path / "t", "--format", fmt)
     assert (result.returncode, result.stderr) == (0, "")
     steps = build_session(load_routine(str(routine))).timeline.steps
-    assert steps[0].length == 0  # the step the test is about
-    for track, step in zip(sorted((tmp_path / "t").glob(f"*.{fmt}")), steps, strict=True):
-        assert len(decode(track)) == step.length
+    assert steps[0].length == 22  # the step the test is about: 1 ms at 22.05 kHz
+    tracks = sorted((tmp_path / "t").glob(f"*.{fmt}"))
+    assert len(tracks) == len(steps) == 2
+    rate = 48000 if fmt == "opus" else 22050  # Opus decodes at 48 kHz
+    for track, step in zip(tracks, steps, strict=True):
+        heard = len(decode(track, rate))  # ffmpeg reads it (not so an empty Opus or M4B)
+        if fmt in ("wav", "mp3"):  # gapless to the sample, both
+            assert heard == step.length
+        else:
+            assert heard > 0 and abs(heard / rate - step.length / 22050) <= FRAME[fmt]
+
+
+def test_a_step_shorter_than_a_millisecond_is_refused_before_any_work(tmp_path: Path):
+    routine = tmp_path / "short.yaml"
+    routine.write_text("title: short\nsteps:\n  - pause: 0.00001s\n", encoding="utf-8")
+    result = voiceguide("export", routine, "--tracks", tmp_path / "t", "--format", "opus")
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"{routine}:3:12: pause: '0.00001s' is shorter than the shortest duration, 1 ms\n",
+    )
+    assert list(tmp_path.iterdir()) == [routine]
 
 
 def test_an_unknown_extension_lists_the_formats(tmp_path: Path):

@@ -238,6 +238,7 @@ def test_a_duration_not_above_zero_says_so():
         ("010", "'010' is not a duration: write it without the leading zero"),
         ("1:99", "'1:99' is not a duration (use seconds"),
         ("-5s", "'-5s' is not a positive duration (it must be above zero)"),
+        ("0.0009", "'0.0009' is shorter than the shortest duration, 1 ms"),
         ("nan", "'nan' is not a finite duration (use seconds"),
         ("", "an empty text is not a duration (use seconds"),
         ("1" + " " * 39 + "s", "'1" + " " * 39 + "s' is not a duration (use seconds"),

@@ -28,6 +28,9 @@ _PART = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)\s*")
 _CLOCK = re.compile(r"(?:([0-9]+):([0-5][0-9])|([0-9]+)):([0-5][0-9](?:\.[0-9]+)?)")
 _NOT_FINITE = {"nan", ".nan", "inf", ".inf", "+inf", "+.inf", "infinity", "+infinity"}
 MAX_TEXT = 40  # characters: longer is not a duration anyone writes
+# Shorter than this is no step anyone times, and at 16 kHz still 16 samples: no step, chapter or
+# track of an export is ever empty (an empty Opus or M4B track is a file ffmpeg cannot decode).
+MIN_SECONDS = 0.001
 HINT = "use seconds like 10 or 2.5, or 10s, 1m, 1m30s, 1:30"
 
 
@@ -36,7 +39,8 @@ def parse_duration(value: object, shown: str | None = None) -> float:
 
     Raises ValueError with a message that shows the value (as `shown`, when given) and the
     allowed forms. Zero, negative, NaN and infinite durations are refused here, and so are
-    ambiguous forms: '010' (octal in YAML 1.1), '1:99', '1m1m', digits other than 0-9.
+    durations under a millisecond and ambiguous forms: '010' (octal in YAML 1.1), '1:99',
+    '1m1m', digits other than 0-9.
     """
     shown = shown if shown is not None else str(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -46,6 +50,8 @@ def parse_duration(value: object, shown: str | None = None) -> float:
         raise ValueError(f"'{shown}' is not a finite duration ({HINT})")
     if seconds <= 0:
         raise _not_positive(shown)
+    if seconds < MIN_SECONDS:
+        raise ValueError(f"'{shown}' is shorter than the shortest duration, 1 ms")
     return seconds
 
 
