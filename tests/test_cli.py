@@ -126,6 +126,8 @@ def test_new_writes_a_starter_that_passes_check_and_is_never_overwritten(tmp_pat
         "sides:",
     ):
         assert key in text
+    for more in ("remind:", "params:", "include:", "part: opening", "per_day:", "pronounce:"):
+        assert f"#   {more}" in text or f", {more}" in text  # named, commented out
     checked = run("check", str(path))
     assert checked.exit_code == 0 and checked.stdout.startswith("ok: ")
     again = run("new", str(path))

@@ -42,6 +42,15 @@ steps:               # done in order
 
   - say: Slowly release, and rest your hands.
     pause: 5s
+
+# More, when you need it (README, "Writing a routine"):
+#   remind: [{{left: 10s, say: Ten seconds left.}}]   words inside a long hold (also every:, at:)
+#   params: {{rounds: {{default: 2, choices: [2, 3]}}}}  a choice made with --set rounds=3
+#   include: another-routine                        its steps here (with: its params)
+#   part: opening / part: closing                   said once when routines are composed
+#   per_day: 5                                      'play' asks for --anyway after 5 a day
+#   language: de, wording:, pronounce:              another language, your own words, how a
+#                                                   word is said (voiceguide voices --lang de)
 """
 
 
