@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from voiceguide import bundled
@@ -65,17 +66,20 @@ def load_chimes(
 
 
 def _prepared(path: Path, rate: int, volume: float, own: bool, cache: PhraseCache | None) -> Clip:
-    """The chime converted at full volume (kept in the cache), then `volume` as a gain."""
+    """The chime converted at full volume, then `volume` as a gain. Both are kept in the
+    cache, like a phrase and its copy at a volume: the copy is read as it is (no numpy)."""
     data = read_sound_bytes(path)
     fields = [FORMAT, "chime", hashlib.sha256(data).hexdigest(), rate, own]
     key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
-    entry = cache.get(key) if cache else None
-    if entry is not None:
-        return Clip(gained(entry.read(), volume), rate)
-    clip = _converted(decode_sound(data), rate, 1.0, own)
-    if cache:
-        cache.put(key, clip, voice="", engine="chimes")
-    return Clip(gained(clip.pcm, volume), rate)
+    if cache is None:
+        return Clip(gained(_converted(decode_sound(data), rate, 1.0, own).pcm, volume), rate)
+    copy = cache.get(cache.copy_key(key, volume)) if volume != 1.0 else None
+    if copy is not None:
+        return Clip(copy.read(), rate)
+    entry = cache.get(key)
+    if entry is None:
+        entry = cache.put(key, _converted(decode_sound(data), rate, 1.0, own), "", "chimes")
+    return Clip(cache.copy_at(key, replace(entry, gain=volume), "chimes").read(), rate)
 
 
 def _converted(clip: Clip, sample_rate: int, volume: float, own: bool) -> Clip:
