@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from pathlib import Path
 
 from voiceguide import bundled
@@ -23,7 +22,7 @@ from voiceguide.audio import (
     resample,
     scale,
 )
-from voiceguide.cache import FORMAT, PhraseCache, gained
+from voiceguide.cache import FORMAT, PhraseCache
 from voiceguide.errors import Problem, RoutineError, VoiceguideError
 from voiceguide.routine import CHIME_ROLES, Routine
 
@@ -67,19 +66,23 @@ def load_chimes(
 
 def _prepared(path: Path, rate: int, volume: float, own: bool, cache: PhraseCache | None) -> Clip:
     """The chime converted at full volume, then `volume` as a gain. Both are kept in the
-    cache, like a phrase and its copy at a volume: the copy is read as it is (no numpy)."""
+    cache, like a phrase and its copy at a volume: the copy is read as it is."""
     data = read_sound_bytes(path)
     fields = [FORMAT, "chime", hashlib.sha256(data).hexdigest(), rate, own]
     key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
-    if cache is None:
-        return Clip(gained(_converted(decode_sound(data), rate, 1.0, own).pcm, volume), rate)
-    copy = cache.get(cache.copy_key(key, volume)) if volume != 1.0 else None
+    copy = cache.get(cache.copy_key(key, volume)) if cache is not None and volume != 1.0 else None
     if copy is not None:
         return Clip(copy.read(), rate)
-    entry = cache.get(key)
-    if entry is None:
-        entry = cache.put(key, _converted(decode_sound(data), rate, 1.0, own), "", "chimes")
-    return Clip(cache.copy_at(key, replace(entry, gain=volume), "chimes").read(), rate)
+    entry = cache.get(key) if cache is not None else None
+    full = Clip(entry.read(), rate) if entry else _converted(decode_sound(data), rate, 1.0, own)
+    if cache is not None and entry is None:
+        cache.put(key, full, voice="", engine="chimes")
+    # In Python, not numpy (whose import alone takes longer): a gain of at most 1 never clips,
+    # so `scale` rounds each sample exactly as the speech's gain does (`cache.gained`).
+    at_volume = scale(full, volume)
+    if cache is not None and volume != 1.0:
+        cache.put(cache.copy_key(key, volume), at_volume, "", "chimes", volume)
+    return at_volume
 
 
 def _converted(clip: Clip, sample_rate: int, volume: float, own: bool) -> Clip:
