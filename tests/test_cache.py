@@ -78,7 +78,7 @@ def test_a_folder_in_an_entrys_place_does_not_fail_every_command(tmp_path: Path)
 
 @pytest.mark.parametrize("fault", [KeyboardInterrupt, OSError(errno.ENOSPC, "No space left")])
 def test_no_temporary_is_left_when_a_write_fails(tmp_path: Path, monkeypatch, fault):
-    def encode(key: str, clip: Clip, voice: str, engine: str) -> bytes:
+    def encode(key: str, clip: Clip, voice: str, engine: str, gain=None) -> bytes:
         assert len(list((tmp_path / "ab").iterdir())) == 1  # the temporary, being written
         raise fault
 

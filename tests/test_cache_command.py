@@ -41,10 +41,21 @@ def test_another_volume_synthesizes_nothing_and_is_a_gain(cache: Path, tmp_path:
     for volume in ("0.5", "0.3", "0.77"):
         assert run("show", "back-massage-ball", "--volume", volume).exit_code == 0
     assert run("export", "back-massage-ball", "-o", str(quiet), "--volume", "0.5").exit_code == 0
-    assert entries(cache) == before  # not one entry added or rewritten
+    after = entries(cache)
+    assert {p: after[p] for p in before} == before  # not one entry rewritten
+    # Nothing synthesized: what is new is a copy of each entry at each volume used, once.
+    copies = sorted(trailer(p).get("gain") for p in after.keys() - before.keys())
+    assert copies == sorted([0.5, 0.3, 0.77] * len(before))
     full, half = (read(p) for p in (loud, quiet))
     assert len(full) == len(half)  # the same timeline
     assert np.array_equal(np.rint(full * 0.5), half)  # every sample: half, rounded
+
+
+def trailer(entry: Path) -> dict:
+    """What an entry's 'vgid' chunk, after its samples, says."""
+    data = entry.read_bytes()
+    size = int.from_bytes(data[40:44], "little")
+    return json.loads(data[44 + size + 8 :])
 
 
 def read(path: Path) -> np.ndarray:
@@ -79,16 +90,16 @@ def test_cache_path_size_and_clear(cache: Path, tmp_path: Path):
     assert run("cache", "path").stdout == f"{cache}\n"
     assert run("show", "back-massage-ball").exit_code == 0
     stored = sorted(cache.glob("??/*.wav"))
-    speech = len(stored) - 3  # and the three chimes
+    speech = len(stored) - 6  # and the three chimes, with their copies at the default volume
     size = json.loads(run("cache", "size", "--json").stdout)
     assert size["path"] == str(cache)
     assert (size["entries"], size["bytes"]) == (len(stored), sum(p.stat().st_size for p in stored))
     by = {(g["engine"], g["voice"]): g["entries"] for g in size["by"]}
-    assert by == {("espeak", "gmw/en-us"): speech, ("chimes", ""): 3}
+    assert by == {("espeak", "gmw/en-us"): speech, ("chimes", ""): 6}
     lines = run("cache", "size").stdout.splitlines()
     assert lines[0].startswith(f"{cache}: {len(stored)} entries, ")
     assert lines[0].endswith(" (limit 1.0 GB)")
-    assert lines[1].split()[:3] == ["chimes", "-", "3"]
+    assert lines[1].split()[:3] == ["chimes", "-", "6"]
     assert lines[2].split()[:3] == ["espeak", "gmw/en-us", str(speech)]
     # Not its own files are left alone, even inside its folders.
     (cache / "notes.txt").write_text("mine")
@@ -103,6 +114,7 @@ def test_cache_path_size_and_clear(cache: Path, tmp_path: Path):
 def test_prune_removes_the_least_recently_used_first(cache: Path):
     assert run("show", "back-massage-ball").exit_code == 0
     stored = sorted(cache.glob("??/*.wav"))
+    copies_before = copies(cache)
     # Last used: one a minute, in the order of their names.
     for minutes, path in enumerate(stored):
         stamp = 1_700_000_000 + 60 * minutes
@@ -114,7 +126,8 @@ def test_prune_removes_the_least_recently_used_first(cache: Path):
     assert sorted(cache.glob("??/*.wav")) == newest
     # Using an entry (a replay) makes it the most recent.
     assert run("show", "back-massage-ball").exit_code == 0
-    assert len(list(cache.glob("??/*.wav"))) == len(stored)  # the pruned ones made again
+    # What the replay reads is made again: each phrase's and chime's copy at the volume.
+    assert len(copies(cache)) == len(copies_before) == len(stored) // 2
 
 
 def test_the_size_limit_is_kept_as_phrases_are_made(cache: Path, tmp_path: Path, monkeypatch):
@@ -130,6 +143,11 @@ def test_the_size_limit_is_kept_as_phrases_are_made(cache: Path, tmp_path: Path,
     before = entries(cache)
     assert run("show", "headache-acupressure").exit_code == 0
     assert entries(cache) == before  # a replay makes nothing
+
+
+def copies(cache: Path) -> list[Path]:
+    """The entries that are copies of others at a volume."""
+    return [p for p in cache.glob("??/*.wav") if "gain" in trailer(p)]
 
 
 def names(cache: Path) -> set[str]:

@@ -83,6 +83,32 @@ def test_each_speech_cue_is_exactly_what_espeak_ng_says_for_its_words(exported):
         assert pcm[2 * cue.start : 2 * cue.end] == gained(finish(raw, 1.0).pcm, 0.9), text
 
 
+WITHOUT_NUMPY = """
+import sys
+sys.modules["numpy"] = None  # importing it fails: a warm export must not need it
+from voiceguide.cli import main
+sys.argv = ["voiceguide", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_warm_export_below_full_volume_needs_no_numpy(exported, tmp_path: Path):
+    # Each phrase and chime is read from its copy at the volume, as it is: no arithmetic, and
+    # no numpy, whose import alone took longer than the rest of a warm export.
+    folder, *_ = exported
+    for volume, made in (("0.9", folder / "hands.wav"), ("0.5", tmp_path / "half.wav")):
+        if volume == "0.5":  # the copies at another volume are made once, with numpy
+            result = voiceguide("export", ROUTINE, "-o", made, "--volume", volume)
+            assert result.returncode == 0, result.stderr
+        again = tmp_path / f"again-{volume}.wav"
+        args = ["export", ROUTINE, "-o", str(again), "--volume", volume]
+        result = subprocess.run(
+            [sys.executable, "-c", WITHOUT_NUMPY, *args], capture_output=True, text=True
+        )
+        assert (result.returncode, result.stderr) == (0, ""), volume
+        assert again.read_bytes() == made.read_bytes(), volume
+
+
 def test_chimes_sound_at_their_cue_starts(exported):
     _, session, _, pcm, _ = exported
     chimes = [c for c in session.timeline.cues if c.kind == "chime"]

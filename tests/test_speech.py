@@ -78,7 +78,22 @@ def test_a_damaged_entry_is_detected_and_made_again(tmp_path: Path, damage: str)
     cache = PhraseCache(tmp_path)
     first = prepare_phrases([text], CALM, EspeakEngine(), cache)
     before = first.pcm(text)
-    path = Path(first.entries[text].path)
+    key = PhraseCache.key(engine_identity(EspeakEngine()), "en-us", 135, text)
+    copy = Path(first.entries[text].path)  # what is read: the copy at the volume
+    assert copy == cache.path(PhraseCache.copy_key(key, CALM.volume))
+    damaged(copy, damage)
+    again = prepare_phrases([text], CALM, EspeakEngine(), cache)
+    assert again.synthesized == 0  # the copy made again from its entry
+    assert again.pcm(text) == before
+    damaged(copy, damage)
+    damaged(cache.path(key), damage)
+    again = prepare_phrases([text], CALM, EspeakEngine(), cache)
+    assert again.synthesized == 1
+    assert cache.get(key) is not None
+    assert again.pcm(text) == before  # made again, exactly as before
+
+
+def damaged(path: Path, damage: str) -> None:
     data = bytearray(path.read_bytes())
     if damage == "flip a sample":
         data[1000] ^= 0x40
@@ -87,11 +102,6 @@ def test_a_damaged_entry_is_detected_and_made_again(tmp_path: Path, damage: str)
     else:
         data = bytearray()
     path.write_bytes(bytes(data))
-    again = prepare_phrases([text], CALM, EspeakEngine(), cache)
-    assert again.synthesized == 1
-    key = PhraseCache.key(engine_identity(EspeakEngine()), "en-us", 135, text)
-    assert cache.get(key) is not None
-    assert again.pcm(text) == before  # made again, exactly as before
 
 
 def test_an_entry_is_published_once_and_never_replaced_by_a_later_one(tmp_path: Path):

@@ -2,7 +2,10 @@
 
 An entry is a WAV file whose name is a hash of everything that shapes the sound (engine and
 its versions, voice, rate, text). Volume is not in it: an entry is stored at full volume, and
-the volume is a gain applied as it is read (so another --volume synthesizes nothing). After the
+the volume is a gain (so another --volume synthesizes nothing). Beside an entry used at a volume
+below 1 the cache keeps a copy at that volume (`copy_key`), made once from the entry: a warm
+export or play reads the copy as it is, with no arithmetic (numpy alone takes longer to import
+than the rest of a warm export takes to write an hour of WAV). After the
 audio comes a small 'vgid' chunk recording that key, the voice, the engine, and the SHA-256 of
 the header, the samples, the voice and the engine: every byte of an entry is checked, and a
 truncated, corrupt or misplaced one (a folder in its place) is made again. Entries are
@@ -119,6 +122,19 @@ class PhraseCache:
         fields = [FORMAT, identity, voice.strip().lower(), rate, text]
         return hashlib.sha256(json.dumps(fields).encode("utf-8")).hexdigest()
 
+    @staticmethod
+    def copy_key(key: str, gain: float) -> str:
+        """The name of the copy of entry `key` at `gain` (a volume below 1)."""
+        return hashlib.sha256(json.dumps([FORMAT, "at volume", key, gain]).encode()).hexdigest()
+
+    def copy_at(self, key: str, entry: Entry, engine: str) -> Entry:
+        """The copy of `entry` (stored under `key`, read at its gain) at that gain, made now
+        from the entry's samples; the entry itself if the gain is 1 (nothing to copy)."""
+        if entry.gain == 1.0:
+            return entry
+        clip = Clip(entry.read(), entry.sample_rate)
+        return self.put(self.copy_key(key, entry.gain), clip, entry.voice, engine, entry.gain)
+
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
 
@@ -134,9 +150,12 @@ class PhraseCache:
             _mark_used(path)
         return entry
 
-    def put(self, key: str, clip: Clip, voice: str, engine: str = "") -> Entry:
+    def put(
+        self, key: str, clip: Clip, voice: str, engine: str = "", gain: float | None = None
+    ) -> Entry:
         """Store a clip under `key` and return the entry on disk, which is another process's
-        if it stored a valid one first."""
+        if it stored a valid one first. `gain`: the clip is a copy at that volume (its trailer
+        says so, for whoever looks into the cache)."""
         path = self.path(key)
         # Named before it exists, so that a Ctrl-C or a full disk at any point still removes it.
         tmp = path.with_name(f".{key[:16]}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
@@ -144,7 +163,7 @@ class PhraseCache:
             _make_room(path.parent, folder=True)
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "xb") as f:
-                f.write(_encode(key, clip, voice, engine))
+                f.write(_encode(key, clip, voice, engine, gain))
             ours = _publish(tmp, path)
         except OSError as e:
             raise OutputError(
@@ -194,19 +213,21 @@ def _digest(header: bytes, pcm: bytes, voice: str, engine: str) -> str:
     return hashlib.sha256(header + pcm + f"{voice}\0{engine}".encode()).hexdigest()
 
 
-def _meta(key: str, digest: str, voice: str, engine: str) -> bytes:
+def _meta(key: str, digest: str, voice: str, engine: str, gain: float | None = None) -> bytes:
     fields = {"key": key, "sha256": digest, "voice": voice, "engine": engine, "format": FORMAT}
+    if gain is not None:
+        fields["gain"] = gain
     return json.dumps(fields).encode()
 
 
-def _encode(key: str, clip: Clip, voice: str, engine: str) -> bytes:
+def _encode(key: str, clip: Clip, voice: str, engine: str, gain: float | None = None) -> bytes:
     header = bytearray(wav_header(clip.length, clip.sample_rate))
     # The RIFF size covers the trailing chunk too; players skip chunks they do not know.
-    meta_size = len(_meta(key, "0" * 64, voice, engine))
+    meta_size = len(_meta(key, "0" * 64, voice, engine, gain))
     meta_size += meta_size & 1  # RIFF chunks are word-aligned
     struct.pack_into("<I", header, 4, 36 + len(clip.pcm) + 8 + meta_size)
     digest = _digest(bytes(header), clip.pcm, voice, engine)
-    meta = _meta(key, digest, voice, engine)
+    meta = _meta(key, digest, voice, engine, gain)
     meta += b" " * (meta_size - len(meta))
     return bytes(header) + clip.pcm + b"vgid" + struct.pack("<I", len(meta)) + meta
 

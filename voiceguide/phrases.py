@@ -30,6 +30,8 @@ class Phrases:
     entries: dict[str, Entry]
     voice: str
     synthesized: int = 0  # how many had to be made this time
+    # The full-volume entries the copies read here were made from: spared by prunes too.
+    sources: frozenset[Path] = frozenset()
     # A text's entry made once more (found again, or synthesized), for one removed meanwhile.
     remake: Callable[[str], Entry] | None = None
     sample_rate: int = field(init=False)
@@ -44,8 +46,9 @@ class Phrases:
         return self.entries[text].length
 
     def paths(self) -> frozenset[Path]:
-        """The cache files these phrases are read from: what a prune must spare."""
-        return frozenset(entry.path for entry in self.entries.values())
+        """The cache files these phrases are read from or copied from: what a prune must
+        spare."""
+        return frozenset(entry.path for entry in self.entries.values()) | self.sources
 
     def pcm(self, text: str) -> bytes:
         entry = self.entries[text]
@@ -86,36 +89,43 @@ def prepare_phrases(
 ) -> Phrases:
     """Every text's clip, synthesizing only those the cache lacks. The engine is given each
     text as `pronunciation` says it; the clips are kept by the written text. Clips are made
-    and kept at full volume; `speaking.volume` is a gain applied as they are read. The prune
-    that follows any synthesis spares these texts' entries and those in `keep` (the rest of a
-    session that is playing)."""
+    and kept at full volume; below it, each is read from its copy at `speaking.volume`, made
+    here if missing. The prune that follows any new entry spares these texts' entries and
+    those in `keep` (the rest of a session that is playing)."""
     identity = engine_identity(engine)
     spoken = {t: pronunciation(t) if pronunciation else t for t in texts}
     keys = {t: cache.key(identity, speaking.voice, speaking.rate, spoken[t]) for t in texts}
     full = replace(speaking, volume=1.0)
-    entries: dict[str, Entry] = {}
+    gain = speaking.volume
+    copies: dict[str, Entry] = {}  # read as they are: no arithmetic, no numpy
+    entries: dict[str, Entry] = {}  # at full volume
     missing: dict[str, str] = {}  # spoken text -> key: each made once
     for text, key in keys.items():
-        entry = cache.get(key)
-        if entry is None:
-            missing[spoken[text]] = key
-        else:
+        copy = cache.get(cache.copy_key(key, gain)) if gain != 1.0 else None
+        if copy is not None:
+            copies[text] = copy
+        elif (entry := cache.get(key)) is not None:
             entries[text] = entry
+        else:
+            missing[spoken[text]] = key
     if missing:
         from voiceguide import workers  # only now: a warm cache needs no worker machinery
 
         items = list(missing.items())
         if getattr(engine, "isolate", True):
-            made = workers.synthesize_in_workers(engine, full, cache.root, items, progress)
+            made = workers.synthesize_in_workers(engine, full, cache.root, items, progress, gain)
         else:  # an engine that is safe in this process, like the test suite's
-            made = workers.synthesize_batch(engine, full, cache.root, items)
-        by_spoken = {d["text"]: Entry.from_description(d) for d in made}
-        entries.update({t: by_spoken[spoken[t]] for t in keys if t not in entries})
-        keep_limit(cache, keep | frozenset(entry.path for entry in entries.values()))
-    voices = {entry.voice for entry in entries.values()}
+            made = workers.synthesize_batch(engine, full, cache.root, items, gain)
+        by_spoken = {d["text"]: Entry.from_description(d) for d in made}  # the copies
+        copies.update({t: by_spoken[spoken[t]] for t in keys if spoken[t] in missing})
+    for text, entry in entries.items():  # found at full volume only: copied here
+        copies[text] = cache.copy_at(keys[text], replace(entry, gain=gain), engine.name)
+    sources = frozenset(cache.path(key) for key in keys.values()) if gain != 1.0 else frozenset()
+    if missing or (entries and gain != 1.0):  # new entries: the cache may pass its limit
+        keep_limit(cache, keep | sources | frozenset(e.path for e in copies.values()))
+    voices = {entry.voice for entry in copies.values()}
     voice = voices.pop() if len(voices) == 1 else speaking.voice
-    gained = {text: replace(entries[text], gain=speaking.volume) for text in keys}
-    phrases = Phrases(gained, voice, len(missing))
+    phrases = Phrases({text: copies[text] for text in keys}, voice, len(missing), sources)
     in_use = keep | phrases.paths()
 
     def remake(text: str) -> Entry:

@@ -22,7 +22,7 @@ from voiceguide.audio import (
     resample,
     scale,
 )
-from voiceguide.cache import FORMAT, PhraseCache, gained
+from voiceguide.cache import FORMAT, PhraseCache
 from voiceguide.errors import Problem, RoutineError, VoiceguideError
 from voiceguide.routine import CHIME_ROLES, Routine
 
@@ -65,17 +65,24 @@ def load_chimes(
 
 
 def _prepared(path: Path, rate: int, volume: float, own: bool, cache: PhraseCache | None) -> Clip:
-    """The chime converted at full volume (kept in the cache), then `volume` as a gain."""
+    """The chime converted at full volume, then `volume` as a gain. Both are kept in the
+    cache, like a phrase and its copy at a volume: the copy is read as it is."""
     data = read_sound_bytes(path)
     fields = [FORMAT, "chime", hashlib.sha256(data).hexdigest(), rate, own]
     key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
-    entry = cache.get(key) if cache else None
-    if entry is not None:
-        return Clip(gained(entry.read(), volume), rate)
-    clip = _converted(decode_sound(data), rate, 1.0, own)
-    if cache:
-        cache.put(key, clip, voice="", engine="chimes")
-    return Clip(gained(clip.pcm, volume), rate)
+    copy = cache.get(cache.copy_key(key, volume)) if cache is not None and volume != 1.0 else None
+    if copy is not None:
+        return Clip(copy.read(), rate)
+    entry = cache.get(key) if cache is not None else None
+    full = Clip(entry.read(), rate) if entry else _converted(decode_sound(data), rate, 1.0, own)
+    if cache is not None and entry is None:
+        cache.put(key, full, voice="", engine="chimes")
+    # In Python, not numpy (whose import alone takes longer): a gain of at most 1 never clips,
+    # so `scale` rounds each sample exactly as the speech's gain does (`cache.gained`).
+    at_volume = scale(full, volume)
+    if cache is not None and volume != 1.0:
+        cache.put(cache.copy_key(key, volume), at_volume, "", "chimes", volume)
+    return at_volume
 
 
 def _converted(clip: Clip, sample_rate: int, volume: float, own: bool) -> Clip:

@@ -30,7 +30,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from voiceguide.cache import PhraseCache
@@ -57,9 +57,9 @@ def serve(requests, answers) -> None:
     for line in requests:
         batch = json.loads(line)
         try:
-            made = synthesized(
-                engine, SpeechSettings(**batch["speaking"]), Path(batch["cache"]), batch["items"]
-            )
+            speaking = SpeechSettings(**batch["speaking"])
+            gain = batch.get("gain", 1.0)
+            made = synthesized(engine, speaking, Path(batch["cache"]), batch["items"], gain)
             for entry in made:  # each as it is made: the caller sees that the worker lives
                 _send(answers, {"made": [entry]})
             answer = {"done": True}
@@ -73,13 +73,19 @@ def _send(answers, answer: dict) -> None:
     answers.flush()
 
 
-def synthesize_batch(engine, speaking: SpeechSettings, cache_root: Path, items: list) -> list[dict]:
+def synthesize_batch(
+    engine, speaking: SpeechSettings, cache_root: Path, items: list, gain: float = 1.0
+) -> list[dict]:
     """Synthesize what the cache lacks; describe each entry, for the caller to rebuild."""
-    return list(synthesized(engine, speaking, cache_root, items))
+    return list(synthesized(engine, speaking, cache_root, items, gain))
 
 
-def synthesized(engine, speaking: SpeechSettings, cache_root: Path, items: list) -> Iterator[dict]:
-    """Each item's entry, described: those the cache has first, then each as it is made."""
+def synthesized(
+    engine, speaking: SpeechSettings, cache_root: Path, items: list, gain: float = 1.0
+) -> Iterator[dict]:
+    """Each item's entry (its copy at `gain`, below 1), described: those the cache has
+    first, then each as it is made. The copies are made here, where numpy is loaded anyway
+    and the engine's forks speak meanwhile: the caller need not load it."""
     from voiceguide.finishing import finish  # numpy: only where phrases are made
 
     cache = PhraseCache(cache_root)
@@ -87,14 +93,18 @@ def synthesized(engine, speaking: SpeechSettings, cache_root: Path, items: list)
     # Another process sharing the cache may have made some since the caller looked.
     entries = {key: cache.get(key) for _, key in items}
     missing = [(text, key) for text, key in items if entries[key] is None]
-    yield from ({"text": t, **entries[k].describe()} for t, k in items if entries[k] is not None)
+    for text, key in items:
+        if entries[key] is not None:
+            copy = cache.copy_at(key, replace(entries[key], gain=gain), engine.name)
+            yield {"text": text, **copy.describe()}
     texts = [text for text, _ in missing]
     many = getattr(engine, "synthesize_many", None)  # one that says several at once
     clips = many(texts, speaking) if many else (engine.synthesize(t, speaking) for t in texts)
     for (text, key), clip in zip(missing, clips, strict=True):
         with _not_stopped_midway():
             entry = cache.put(key, finish(clip, speaking.volume), voice, engine.name)
-        yield {"text": text, **entry.describe()}
+            copy = cache.copy_at(key, replace(entry, gain=gain), engine.name)
+        yield {"text": text, **copy.describe()}
 
 
 _WRITING: list[bool] = []  # an entry is being written: a stop waits until it is whole
@@ -135,10 +145,17 @@ def worker_count(missing: int) -> int:
 
 
 def synthesize_in_workers(
-    engine: SpeechEngine, speaking: SpeechSettings, cache_root: Path, missing: list, progress
+    engine: SpeechEngine,
+    speaking: SpeechSettings,
+    cache_root: Path,
+    missing: list,
+    progress,
+    gain: float = 1.0,
 ) -> list[dict]:
+    """The entries for `missing` ((text, key) pairs), described; at `gain` below 1, their
+    copies at that volume."""
     hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
-    batch = {"speaking": asdict(speaking), "cache": str(cache_root)}
+    batch = {"speaking": asdict(speaking), "cache": str(cache_root), "gain": gain}
     # An engine may want fewer: one that loads a large model, or forks for every phrase.
     count = min(worker_count(len(missing)), getattr(engine, "max_workers", MAX_WORKERS))
     # Several workers share the phrases a few at a time; one is given them all at once, so
@@ -269,6 +286,11 @@ def main() -> None:
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     silence_stdout()
     serve(sys.stdin, answers)
+    # Every answer is sent and every entry published: nothing is left to clean up, and the
+    # interpreter's own finalisation (numpy, the engine's library) took 20 ms more, which
+    # the caller waited for.
+    answers.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

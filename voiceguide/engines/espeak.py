@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import struct
 import sys
 from collections import deque
 from collections.abc import Iterator
@@ -101,23 +102,27 @@ class EspeakEngine:
 
     def synthesize_many(self, texts: list[str], speaking: SpeechSettings) -> Iterator[Clip]:
         """The phrases in order, each said by its own fork as `synthesize` does, FORKS_AT_ONCE
-        at once: while they speak, the caller finishes the clips already said."""
+        at once: while they speak, the caller finishes the clips already said.
+
+        The forks are made by a fork of this process that does nothing else (`_relay`), not
+        by this one: after each fork, every page a process writes faults once more, and the
+        caller, finishing clips between forks, spent 0.15 s of CPU on that for 64 phrases."""
         if not hasattr(os, "fork"):
             yield from (self.synthesize(text, speaking) for text in texts)
             return
         speaker = _ready(find_voice(speaking.voice, self.voices()).id, speaking.rate)
-        waiting = iter(texts)
-        speaking_now = deque(_fork_saying(speaker, t) for t in islice(waiting, FORKS_AT_ONCE))
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            _relay(speaker, texts, write_end)
+        os.close(write_end)
         try:
-            while speaking_now:
-                child = speaking_now.popleft()
-                pcm = _said_by(child)
-                speaking_now.extend(_fork_saying(speaker, t) for t in islice(waiting, 1))
-                yield Clip(pcm, SAMPLE_RATE)
-        finally:  # stopped early (an error): no child is left behind
-            for child in speaking_now:
-                with suppress(SpeechError):
-                    _said_by(child)
+            with os.fdopen(read_end, "rb") as relayed:
+                for text in texts:
+                    yield Clip(_relayed(relayed, text), SAMPLE_RATE)
+        finally:  # stopped early (an error): the relay drains its forks and ends
+            os.waitpid(pid, 0)
 
 
 class _Speaker:
@@ -168,6 +173,49 @@ def _ready(voice: str, rate: int) -> _Speaker:
     _initialise(lib)
     _READY.append(_Speaker(lib, voice, rate))
     return _READY[0]
+
+
+def _relay(speaker: _Speaker, texts: list[str], out: int) -> None:
+    """In a fork: say the texts, each in a fork of this process, FORKS_AT_ONCE at once, and
+    pass each one's samples on through `out` in order (a status byte, a length, the samples;
+    status 2 and a message for a phrase espeak-ng failed on). Never returns."""
+    code = 0
+    waiting = iter(texts)
+    speaking_now = deque(_fork_saying(speaker, t) for t in islice(waiting, FORKS_AT_ONCE))
+    try:
+        with os.fdopen(out, "wb") as answers:
+            while speaking_now:
+                child = speaking_now.popleft()
+                try:
+                    status, data = 0, _said_by(child)
+                except SpeechError as e:
+                    status, data = 2, str(e).encode("utf-8")
+                speaking_now.extend(_fork_saying(speaker, t) for t in islice(waiting, 1))
+                answers.write(struct.pack("<BI", status, len(data)) + data)
+                answers.flush()
+                if status:
+                    break
+    except BaseException:  # the caller stopped listening (an error, a stop): end quietly
+        code = 1
+    finally:  # no fork is left behind
+        for child in speaking_now:
+            with suppress(BaseException):
+                _said_by(child)
+        os._exit(code)
+
+
+def _relayed(relayed, text: str) -> bytes:
+    """The next phrase's samples from the relay. Raises SpeechError."""
+    head = relayed.read(5)
+    if len(head) < 5:
+        raise SpeechError(f"espeak-ng failed on '{brief(text)}' (its relay ended)")
+    status, size = struct.unpack("<BI", head)
+    data = relayed.read(size)
+    if len(data) < size:
+        raise SpeechError(f"espeak-ng failed on '{brief(text)}' (its relay ended)")
+    if status:
+        raise SpeechError(data.decode("utf-8", "replace"))
+    return data
 
 
 def _said_in_a_fork(speaker: _Speaker, text: str) -> bytes:

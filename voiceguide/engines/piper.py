@@ -42,6 +42,12 @@ def length_scale(rate: int) -> float:
 
 
 SENTENCE_GAP = 0.35  # seconds between sentences at 135 words a minute; scaled by the rate
+# Piper's quality tiers are sample rates (rhasspy.github.io/piper-samples: "x_low - 16Khz
+# audio", ..., "high - 22.05Khz audio"). A model file does not say its rate, and Piper trusts
+# the JSON: a JSON made for another voice would make speech too high and fast, or too low and
+# slow. So the rate the JSON gives must be that of the quality its `audio.quality` and the
+# file's name (xx_XX-name-QUALITY.onnx) say, wherever they say one.
+QUALITY_RATES = {"x_low": 16000, "low": 16000, "medium": 22050, "high": 22050}
 
 
 def voices_folder() -> Path:
@@ -157,7 +163,22 @@ def check_voice_file(path: Path) -> dict:
         raise SpeechError(f"the Piper voice's {config_path.name} is not usable ({e})") from None
     if not isinstance(rate, int) or not 8000 <= rate <= 48000:
         raise SpeechError(f"the Piper voice's {config_path.name} gives no usable sample rate")
+    _check_quality(path, config_path.name, config, rate)
     return config
+
+
+def _check_quality(path: Path, config_name: str, config: dict, rate: int) -> None:
+    """Raises SpeechError if the JSON's or the file name's quality means another rate."""
+    quality = config["audio"].get("quality")
+    named = path.name.removesuffix(".onnx").rsplit("-", 1)[-1]
+    for said, where in ((quality, f"its {config_name}"), (named, "its file name")):
+        expected = QUALITY_RATES.get(said) if isinstance(said, str) else None
+        if expected is not None and expected != rate:
+            raise SpeechError(
+                f"the Piper voice {path.name} is a {said} voice ({where} says so), which "
+                f"speaks at {expected} Hz, but {config_name} gives {rate} Hz: is it the JSON "
+                "of another voice?"
+            )
 
 
 def load_voice(path: Path):
