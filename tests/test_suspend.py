@@ -23,7 +23,7 @@ from conftest import voiceguide
 
 HOLD = """\
 title: Long hold
-chimes: {session-end: wood}  # short: the session's end is not what this tests
+chimes: {{session-end: wood}}  # short: the session's end is not what this tests
 steps:
   - say: Press, and stay there.
     hold: {hold}
