@@ -103,6 +103,43 @@ def start(folder: Path) -> SoundCard:
     return card
 
 
+def start_idle(folder: Path, timeout: int = 1) -> SoundCard:
+    """A card whose sink suspends after `timeout` seconds without a stream: PulseAudio's
+    module-suspend-on-idle, and nothing else keeping the sink running (no zeros, no reader on
+    its monitor: a reader there keeps it awake too)."""
+    card = start(folder)
+    for process in card.keep_alive:
+        process.terminate()
+        process.wait()
+    card.keep_alive = []
+    loaded = subprocess.run(
+        ["pactl", "load-module", "module-suspend-on-idle", f"timeout={timeout}"],
+        env=card.env,
+        capture_output=True,
+    )
+    if loaded.returncode != 0:
+        card.stop()
+        raise RuntimeError(f"module-suspend-on-idle did not load: {loaded.stderr!r}")
+    return card
+
+
+def sink_state(card: SoundCard) -> str:
+    """The virtual sink's state as PulseAudio lists it: RUNNING, IDLE or SUSPENDED."""
+    listed = subprocess.run(
+        ["pactl", "list", "short", "sinks"], env=card.env, capture_output=True, text=True
+    ).stdout
+    return next(line.split("\t")[-1] for line in listed.splitlines() if "\tvsink\t" in line)
+
+
+def wait_until_suspended(card: SoundCard, timeout: float = 10) -> None:
+    """Idle, the sink suspends: the module works (a generous bound for a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while sink_state(card) != "SUSPENDED":
+        if time.monotonic() > deadline:
+            raise AssertionError("the idle sink never suspended")
+        time.sleep(0.1)
+
+
 def _wait_for_the_monitor(card: SoundCard) -> None:
     """The first recording after the server starts can stay empty; start recordings until one
     delivers, so that tests never get the empty one."""

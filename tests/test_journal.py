@@ -228,7 +228,8 @@ for _ in range(25):
 
 def test_the_values_set_are_recorded_with_the_settings(card, tmp_path, home):
     (tmp_path / "p.yaml").write_text(
-        "title: P\nparams:\n  n: {default: 2, choices: [2, 3]}\n"
+        "title: P\nchimes: {session-end: wood}\n"  # a short end: not what this tests
+        "params:\n  n: {default: 2, choices: [2, 3]}\n"
         "  m: {default: 1s, min: 1s, max: 2s}\nsteps:\n  - say: Hi.\n"
     )
     env = {**card.env, **home, "VOICEGUIDE_CACHE": str(tmp_path / "cache")}

@@ -26,6 +26,7 @@ RATE = 22050
 PLAYER = "org.mpris.MediaPlayer2.Player"
 ROUTINE = """\
 title: Keys
+chimes: {session-end: wood}  # short (0.35 s): the sessions played to the end end sooner
 steps:
   - say: Find the spot.
   - title: Press and breathe

@@ -286,7 +286,10 @@ def test_start_at_past_the_last_step_is_a_usage_error_before_any_work(card, shor
 
 @pytest.mark.parametrize("closed", [0, 1])
 def test_play_with_stdin_or_stdout_closed(card, tmp_path: Path, closed: int):
-    (tmp_path / "hi.yaml").write_text("title: Hi\nsteps:\n  - say: Hi.\n")
+    # A short closing chime (0.35 s, not 3 s): the session's end is not what this tests.
+    (tmp_path / "hi.yaml").write_text(
+        "title: Hi\nchimes: {session-end: wood}\nsteps:\n  - say: Hi.\n"
+    )
     result = subprocess.run(
         [sys.executable, "-m", "voiceguide", "play", str(tmp_path / "hi.yaml")],
         env=card.env,

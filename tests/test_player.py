@@ -20,9 +20,12 @@ from voiceguide.player import (
     WHERE,
     WHERE_GUARD,
     WHERE_PREP,
+    WHERE_STALE,
+    WHERE_TRIES,
     Player,
     reorientation,
     status_at,
+    where_words,
 )
 from voiceguide.speech import SpeechSettings
 from voiceguide.timeline import Cue, Timeline
@@ -341,6 +344,143 @@ def test_where_am_i_is_dropped_by_a_skip_and_ignored_while_paused(tmp_path):
     words = [pcm for pcm in (p for _, p in sink.played) if pcm == WORDS]
     assert len(said) == 2 and len(words) == 1  # the resume words only
     assert said[1].startswith("Resuming.")
+
+
+class Speaker:
+    """say_now for the where-am-I tests: different samples each time it is asked (so the test
+    sees which words were played), taking `took[n]` seconds of the fake clock for the n-th."""
+
+    def __init__(self, clock: FakeClock, took: tuple[float, ...] = ()):
+        self.clock, self.took, self.said = clock, took, []
+
+    def __call__(self, words: str) -> bytes:
+        self.said.append(words)
+        self.clock.now += self.took[min(len(self.said), len(self.took)) - 1] if self.took else 0
+        return len(self.said).to_bytes(2, "little") * 2205  # 0.1 s, numbered
+
+    def played(self, sink: RecordingSink) -> list[tuple[int, float]]:
+        """(which words, the time they were due) for each time words were played."""
+        numbered = {n.to_bytes(2, "little") * 2205: n for n in range(1, len(self.said) + 1)}
+        return [
+            (numbered[pcm], at)
+            for (_, pcm), at in zip(sink.played, sink.due, strict=True)
+            if pcm in numbered
+        ]
+
+
+LONG_FIRST = """\
+title: Long first
+steps:
+  - title: Settle
+    say: Breathe out slowly and let your shoulders sink down into the floor below.
+    hold: 20s
+  - say: Rest.
+"""
+
+
+def test_where_am_i_words_that_would_be_late_are_made_again_for_when_they_are_said(tmp_path):
+    # Asked for inside a long instruction: the first silence that holds them is the hold's,
+    # more than WHERE_STALE after the moment they were made for. What they say then (no hold
+    # yet) would be out of date: they are made again for that silence, and only those played.
+    timeline = timeline_of(tmp_path, LONG_FIRST)
+    clock = FakeClock()
+    sink = RecordingSink(clock)
+    speaker = Speaker(clock)
+    player = Player(timeline, pcm_of, sink, clock, clock.wait_until, say_now=speaker)
+    player.background = run_now
+    origin = clock() + LEAD_IN
+    clock.at(origin + 0.5, WHERE)
+    assert player.run().finished
+    asked = round((0.5 + WHERE_PREP) * RATE)
+    instruction, chime = timeline.cues[0], timeline.cues[1]
+    assert asked < instruction.end and chime.role == "hold-start"
+    silence = chime.end + round(WHERE_GUARD * RATE)  # the first that holds the words
+    assert silence - asked > WHERE_STALE * RATE
+    assert speaker.said == [
+        where_words(status_at(timeline, asked)),
+        where_words(status_at(timeline, silence)),
+    ]
+    assert speaker.said == [
+        "Settle. Thirty seconds in the session.",  # no hold yet: out of date when said
+        "Settle. Nineteen seconds left. Twenty-five seconds in the session.",
+    ]
+    assert speaker.played(sink) == [(2, origin + silence / RATE)]
+
+
+def test_where_am_i_words_are_made_again_at_most_where_tries_times(tmp_path):
+    # Each making takes longer than the time allowed for it (a machine slowing down), so the
+    # words come out late each time: made WHERE_TRIES times in all, and the last ones said as
+    # they are, once, in a silence.
+    timeline, clock, sink, _, _, _ = make(tmp_path)
+    speaker = Speaker(clock, took=(3.0, 8.0, 20.0, 50.0, 120.0))
+    player = Player(timeline, pcm_of, sink, clock, clock.wait_until, say_now=speaker)
+    player.background = run_now
+    origin = clock() + LEAD_IN
+    clock.at(origin + timeline.holds[0].start / RATE + 5.0, WHERE)
+    assert player.run().finished
+    assert WHERE_TRIES == 3 and len(speaker.said) == WHERE_TRIES
+    [(which, at)] = speaker.played(sink)
+    assert which == WHERE_TRIES
+    begin = round((at - origin) * RATE)
+    guard = round(WHERE_GUARD * RATE)
+    for cue in timeline.cues:
+        assert cue.end + guard <= begin or begin + 2205 + guard <= cue.start, cue
+
+
+def test_each_press_of_where_am_i_has_its_own_tries(tmp_path):
+    # Two presses in one hold; the first making of each comes out late (3 s), the second in
+    # time: each press has its words made again once, and both second makings are played.
+    timeline, clock, sink, _, _, _ = make(tmp_path)
+    speaker = Speaker(clock, took=(3.0, 0.0, 3.0, 0.0))
+    player = Player(timeline, pcm_of, sink, clock, clock.wait_until, say_now=speaker)
+    player.background = run_now
+    hold = clock() + LEAD_IN + timeline.holds[0].start / RATE
+    clock.at(hold + 5.0, WHERE)
+    clock.at(hold + 16.0, WHERE)  # the first words said, and "Halfway." too
+    assert player.run().finished
+    assert len(speaker.said) == 4
+    assert [which for which, _ in speaker.played(sink)] == [2, 4]
+
+
+class LateClock(FakeClock):
+    """A fake clock that can also run a job at a time: the where-am-I synthesis finishing
+    while the session goes on, as its thread does."""
+
+    def __init__(self):
+        super().__init__()
+        self.jobs: list[tuple[float, object]] = []
+
+    def wait_until(self, deadline: float) -> str | None:
+        command_at = self.script[0][0] if self.script else float("inf")
+        if self.jobs and self.jobs[0][0] <= min(deadline, command_at):
+            when, job = self.jobs.pop(0)
+            self.now = max(self.now, when)
+            job()
+            return None  # woken early, nothing to obey: the player looks again
+        return super().wait_until(deadline)
+
+
+def test_where_am_i_words_made_before_a_skip_are_never_said(tmp_path):
+    timeline = timeline_of(tmp_path)
+    clock = LateClock()
+    sink = RecordingSink(clock)
+    speaker = Speaker(clock)
+    origin = clock() + LEAD_IN
+    hold = origin + timeline.holds[0].start / RATE
+    player = Player(
+        timeline,
+        pcm_of,
+        sink,
+        clock,
+        clock.wait_until,
+        say_now=speaker,
+        background=lambda job: clock.jobs.append((hold + 2.8, job)),  # done after the skip
+    )
+    clock.at(hold + 2.0, WHERE)
+    clock.at(hold + 2.5, NEXT)
+    assert player.run().finished
+    assert len(speaker.said) == 1 and speaker.played(sink) == []  # about a step left behind
+    assert [pcm for _, pcm in sink.played][-3:] == [pcm_of(c) for c in timeline.cues[-3:]]
 
 
 def test_where_am_i_says_nothing_when_no_silence_is_left(tmp_path):

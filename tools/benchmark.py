@@ -510,7 +510,47 @@ def format_figures(
     ]
 
 
-GROUPS = ("export", "formats", "mp3", "play", "piper", "cli")
+SUSPENDING = """\
+title: Long hold
+steps:
+  - say: Press, and stay there.
+    hold: 60s
+  - say: Release now.
+"""
+
+
+def suspend_figures(folder: Path, env: dict) -> list[str]:
+    """The issue's one-minute hold (the suite plays a 12 s one): the sink's state, polled
+    through a session with a 60 s hold, on a virtual card whose sink suspends after 1 s idle."""
+    import soundcard
+
+    missing = soundcard.available()
+    if missing:
+        return [f"suspend: not measured, {missing}"]
+    routine = folder / "suspending.yaml"
+    routine.write_text(SUSPENDING)
+    card = soundcard.start_idle(folder / "idle-card")
+    try:
+        soundcard.wait_until_suspended(card)
+        command = [*VOICEGUIDE, "play", str(routine), "--output", "stream"]
+        play = subprocess.Popen(command, env={**card.env, **env}, stdout=subprocess.PIPE)
+        play.stdout.readline()  # the first step shown: the session has started
+        began, states = time.monotonic(), []
+        while play.poll() is None:
+            states.append(soundcard.sink_state(card))
+            time.sleep(0.2)
+        seconds = time.monotonic() - began
+    finally:
+        card.stop()
+    states = states[:-3]  # the last half second: the session closes its stream
+    suspended = sum(1 for s in states if s != "RUNNING")
+    return [
+        f"suspend-on-idle at 1 s, a session with a 60 s hold ({seconds:.0f} s, --output stream): "
+        f"{len(states)} polls of the sink, {suspended} not RUNNING   (goal: 0)"
+    ]
+
+
+GROUPS = ("export", "formats", "mp3", "play", "piper", "cli", "suspend")
 
 
 def main() -> None:
@@ -521,7 +561,7 @@ def main() -> None:
         choices=GROUPS,
         help="measure only this group of figures (may be given more than once): export "
         "(cold, warm, peak memory), formats (MP3, Opus), mp3 (MP3 only), play, piper, cli "
-        "(--help, check)",
+        "(--help, check), suspend (a 60 s hold on a sink that suspends when idle)",
     )
     parser.add_argument("--play", action="store_true", help="the same as --only play")
     options = parser.parse_args()
@@ -550,6 +590,8 @@ def main() -> None:
             lines += play_figures(folder, env)
         if "piper" in groups:
             lines += piper_figures(folder, env)
+        if "suspend" in groups:
+            lines += suspend_figures(folder, env)
     print("\n".join(lines))
 
 
