@@ -10,11 +10,4 @@ The pipeline, one module a stage:
     player   Timeline + clips -> a sound card, on an absolute clock
 """
 
-import os
-
 __version__ = "0.1.0"
-
-# numpy's OpenBLAS starts a thread a core as it loads: 60 ms of numpy's 130 ms import here, in
-# every process that synthesizes. voiceguide does no linear algebra; one thread is plenty. Set
-# before numpy can be imported (the workers inherit it); a value the user chose stays.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

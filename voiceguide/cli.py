@@ -770,6 +770,11 @@ def doctor() -> None:
 def main() -> None:
     """The console script. A usage error is one line too, like every other error."""
     _standard_streams()
+    # numpy's OpenBLAS starts a thread a core as it loads: 60 ms of numpy's 130 ms import, in
+    # every process that synthesizes (the workers inherit this). voiceguide does no linear
+    # algebra. Here, in the program, not on importing the package: a program that imports
+    # voiceguide keeps its own threads. A value the user chose stays.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # Told to stop (kill, a closed terminal): like Ctrl-C, so temporaries and workers go too.
     for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if number is not None:
