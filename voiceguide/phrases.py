@@ -8,6 +8,7 @@ prune, `cache clear`) is made again when it is read, fitted to the length the ti
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ DEFAULT_SAMPLE_RATE = 22050
 REMAKE_TRIES = 3
 
 SynthesisProgress = Callable[[int, int], None]  # phrases made, phrases to make
+Arrived = Callable[[str, Entry], None]  # a text's clip, ready to be read
 
 
 @dataclass
@@ -83,12 +85,17 @@ def prepare_phrases(
     progress: SynthesisProgress | None = None,
     pronunciation: Pronunciation | None = None,
     keep: frozenset[Path] = frozenset(),
+    arrived: Arrived | None = None,
+    stop: threading.Event | None = None,
 ) -> Phrases:
     """Every text's clip, synthesizing only those the cache lacks. The engine is given each
     text as `pronunciation` says it; the clips are kept by the written text. Clips are made
     and kept at full volume; `speaking.volume` is a gain applied as they are read. The prune
     that follows any synthesis spares these texts' entries and those in `keep` (the rest of a
-    session that is playing)."""
+    session that is playing).
+
+    Texts are made in the order given; `arrived` hears of each text's clip as soon as it is
+    ready (those in the cache at once), and setting `stop` ends the synthesis (Stopped)."""
     identity = engine_identity(engine)
     spoken = {t: pronunciation(t) if pronunciation else t for t in texts}
     keys = {t: cache.key(identity, speaking.voice, speaking.rate, spoken[t]) for t in texts}
@@ -101,16 +108,32 @@ def prepare_phrases(
             missing[spoken[text]] = key
         else:
             entries[text] = entry
+    written: dict[str, list[str]] = {}  # spoken text -> the written texts said that way
+    for text in keys:
+        written.setdefault(spoken[text], []).append(text)
+
+    def made_now(described: list[dict]) -> None:
+        for d in described:
+            entry = Entry.from_description(d)
+            for text in written[d["text"]]:
+                entries[text] = entry
+                if arrived:
+                    arrived(text, replace(entry, gain=speaking.volume))
+
+    if arrived:
+        for text, entry in list(entries.items()):
+            arrived(text, replace(entry, gain=speaking.volume))
     if missing:
         from voiceguide import workers  # only now: a warm cache needs no worker machinery
 
         items = list(missing.items())
         if getattr(engine, "isolate", True):
-            made = workers.synthesize_in_workers(engine, full, cache.root, items, progress)
+            workers.synthesize_in_workers(engine, full, cache.root, items, progress, made_now, stop)
         else:  # an engine that is safe in this process, like the test suite's
-            made = workers.synthesize_batch(engine, full, cache.root, items)
-        by_spoken = {d["text"]: Entry.from_description(d) for d in made}
-        entries.update({t: by_spoken[spoken[t]] for t in keys if t not in entries})
+            for described in workers.synthesized(engine, full, cache.root, items):
+                if stop is not None and stop.is_set():
+                    raise workers.Stopped
+                made_now([described])
         keep_limit(cache, keep | frozenset(entry.path for entry in entries.values()))
     voices = {entry.voice for entry in entries.values()}
     voice = voices.pop() if len(voices) == 1 else speaking.voice

@@ -6,12 +6,13 @@ Export and play both start here, so what you export is exactly what you hear.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from voiceguide import compiler, params, sounds
 from voiceguide.audio import Clip
-from voiceguide.cache import PhraseCache
+from voiceguide.cache import Entry, PhraseCache
 from voiceguide.engines import default_engine, get_engine
 from voiceguide.errors import Problem, RoutineError, SpeechError
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
@@ -151,6 +152,128 @@ def build_session(
     return Session(
         routine, speaking, phrases, chimes, timeline, engine, cache, words, pronunciation
     )
+
+
+class Unfolding:
+    """A session for live play, heard before all of it is made: its phrases are made in
+    session order in the background, and this is the one place that knows which have arrived.
+
+    `first` is the session laid out up to the first step to be played (a step's times depend
+    only on the steps before it), ready as soon as the phrases of that step and the steps
+    before it are; `whole()` is the complete session once every phrase is. Its timeline is
+    the one `export` writes, and the first's is exactly its start. On a warm cache both are
+    the same, made at once."""
+
+    def __init__(
+        self,
+        routine: Routine,
+        overrides: SpeechSettings | None = None,
+        first_step: int = 1,
+        engine: SpeechEngine | None = None,
+        cache: PhraseCache | None = None,
+    ):
+        engine = engine or get_engine(settings_for(routine, overrides).engine)
+        speaking = speaking_for(routine, overrides, engine)
+        words = wording_of(routine, speaking, engine)
+        script = compiler.expand(routine, words)  # the session's limits, before any synthesis
+        cache = cache or PhraseCache()
+        pronunciation = Pronunciation(routine.pronounce)
+        self._parts = (routine, speaking, engine, cache, words, pronunciation)
+        self._script = script
+        self._arrived: dict[str, Entry] = {}
+        self._changed = threading.Condition()
+        self._phrases: Phrases | None = None  # all of them, once made
+        self._failed: BaseException | None = None
+        self._stop = threading.Event()
+        self._whole: Session | None = None
+        texts = compiler.phrases(script)  # in order of first use: the first step's first
+        making = threading.Thread(
+            target=self._make, args=(texts,), name="voiceguide-phrases", daemon=True
+        )
+        making.start()
+        # What the first step played needs (some phrase, for its sample rate, if nothing).
+        needed = compiler.phrases(script, first_step) or texts[:1]
+        try:
+            with self._changed:
+                self._changed.wait_for(lambda: self._ready(needed))
+        except BaseException:  # Ctrl-C while waiting
+            self.stop()
+            raise
+        if self._failed is None:
+            first = {text: self._arrived[text] for text in needed}
+            rate = Phrases(first, speaking.voice).sample_rate
+            self.chimes = sounds.load_chimes(routine, rate, speaking.volume, cache)
+        # Meanwhile, the rest may have arrived too (on a warm cache, always).
+        whole = self.whole()
+        self.first = whole or self._session(Phrases(first, _voice_of(first, speaking)), first_step)
+
+    def _ready(self, needed: list[str]) -> bool:
+        done = self._phrases is not None or self._failed is not None
+        return done or all(text in self._arrived for text in needed)
+
+    def _make(self, texts: list[str]) -> None:
+        _, speaking, engine, cache, _, pronunciation = self._parts
+        try:
+            phrases = prepare_phrases(
+                texts, speaking, engine, cache, None, pronunciation, arrived=self._arrive,
+                stop=self._stop,
+            )  # fmt: skip
+        except BaseException as e:  # told to stop, or the engine failed: said to the player
+            with self._changed:
+                self._failed = e
+                self._changed.notify_all()
+            return
+        with self._changed:
+            self._phrases = phrases
+            self._changed.notify_all()
+
+    def _arrive(self, text: str, entry: Entry) -> None:
+        with self._changed:
+            self._arrived[text] = entry
+            self._changed.notify_all()
+
+    def whole(self) -> Session | None:
+        """The complete session once every phrase is made (None until then). Raises what
+        stopped the synthesis (a failing engine), or a problem of the layout of a later step."""
+        if self._whole is None:
+            with self._changed:
+                phrases, failed = self._phrases, self._failed
+            if failed is not None:
+                raise failed
+            if phrases is None:
+                return None
+            self._whole = self._session(phrases)
+        return self._whole
+
+    def wait(self) -> Session:
+        """The complete session, once every phrase is made."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._phrases is not None or self._failed is not None)
+        whole = self.whole()
+        assert whole is not None
+        return whole
+
+    def stop(self) -> None:
+        """No more phrases wanted: the workers end (soon, in the background)."""
+        self._stop.set()
+
+    def _session(self, phrases: Phrases, until: int | None = None) -> Session:
+        routine, speaking, engine, cache, words, pronunciation = self._parts
+        info = SpeechSettings(
+            engine=engine.name, voice=phrases.voice, rate=speaking.rate, volume=speaking.volume
+        )
+        lengths = _Lengths(phrases, self.chimes)
+        chimes = sounds.chime_names(routine)
+        timeline = compiler.lay_out(self._script, lengths, info, chimes, until)
+        return Session(
+            routine, speaking, phrases, self.chimes, timeline, engine, cache, words, pronunciation
+        )
+
+
+def _voice_of(entries: dict[str, Entry], speaking: SpeechSettings) -> str:
+    """The voice that said these phrases, as `prepare_phrases` names it."""
+    voices = {entry.voice for entry in entries.values()}
+    return voices.pop() if len(voices) == 1 else speaking.voice
 
 
 def _loader(ref: str) -> Callable[..., Routine]:

@@ -28,7 +28,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -47,6 +49,14 @@ _BOOT = (
     " import voiceguide.workers as w; w.main()"
 )
 MAX_WORKERS = 8
+WAKE_SECONDS = 0.1  # how often a caller that may be told to stop looks whether it is
+Arrived = Callable[[list[dict]], None]  # entries described as the workers make them
+
+
+class Stopped(Exception):
+    """The caller no longer wants the phrases (the session it was making them for ended)."""
+
+
 _RAISED_IN_WORKERS = {error.__name__: error for error in (SpeechError, OutputError)}
 
 # -- the worker's side
@@ -71,11 +81,6 @@ def serve(requests, answers) -> None:
 def _send(answers, answer: dict) -> None:
     answers.write(json.dumps(answer) + "\n")
     answers.flush()
-
-
-def synthesize_batch(engine, speaking: SpeechSettings, cache_root: Path, items: list) -> list[dict]:
-    """Synthesize what the cache lacks; describe each entry, for the caller to rebuild."""
-    return list(synthesized(engine, speaking, cache_root, items))
 
 
 def synthesized(engine, speaking: SpeechSettings, cache_root: Path, items: list) -> Iterator[dict]:
@@ -135,8 +140,17 @@ def worker_count(missing: int) -> int:
 
 
 def synthesize_in_workers(
-    engine: SpeechEngine, speaking: SpeechSettings, cache_root: Path, missing: list, progress
+    engine: SpeechEngine,
+    speaking: SpeechSettings,
+    cache_root: Path,
+    missing: list,
+    progress,
+    arrived: Arrived | None = None,
+    stop: threading.Event | None = None,
 ) -> list[dict]:
+    """Every missing phrase made, described. Phrases are handed out in the order given, so
+    the first ones arrive first; `arrived` hears of each answer as it comes. Setting `stop`
+    ends the workers and raises Stopped."""
     hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
     batch = {"speaking": asdict(speaking), "cache": str(cache_root)}
     # An engine may want fewer: one that loads a large model, or forks for every phrase.
@@ -154,9 +168,14 @@ def synthesize_in_workers(
         with selectors.DefaultSelector() as selector:
             for worker in workers:
                 _give(worker, tasks, batch, selector)
+            heard = time.monotonic()
             while selector.get_map():
-                ready = selector.select(timeout=ANSWER_SECONDS)
-                if not ready:
+                ready = selector.select(timeout=WAKE_SECONDS if stop else ANSWER_SECONDS)
+                if stop is not None and stop.is_set():
+                    raise Stopped
+                if ready:
+                    heard = time.monotonic()
+                elif time.monotonic() - heard >= ANSWER_SECONDS:
                     raise SpeechError(
                         f"the speech engine ({engine.name}) stopped answering; try again"
                     )
@@ -166,6 +185,8 @@ def synthesize_in_workers(
                             _give(key.data, tasks, batch, selector, key.fileobj)
                             break
                         made += answer
+                        if arrived:
+                            arrived(answer)
                         if progress:
                             progress(len(made), len(missing))
     except BrokenPipeError:  # a worker died: the same as one that stops answering
