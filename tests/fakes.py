@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from voiceguide.engines.espeak import EspeakEngine
+
 CHIME_SECONDS = {"hold-start": 1.0, "hold-end": 1.25, "session-end": 3.0}
 
 
@@ -128,4 +130,40 @@ class SlowEngine(FakeEngine):
         import time
 
         time.sleep(0.25)
+        return super().synthesize(text, speaking)
+
+
+class GatedEngine(FakeEngine):
+    """The fake engine, in this process, holding back every phrase that starts with 'Then'
+    until its gate opens: a session's later steps made slowly, on purpose."""
+
+    name = "gated"
+
+    def __init__(self) -> None:
+        import threading
+
+        self.gate = threading.Event()
+        self.asked: list[str] = []
+
+    def synthesize(self, text: str, speaking):
+        self.asked.append(text)
+        if text.startswith("Then"):
+            assert self.gate.wait(60), "the gate was never opened"
+        return super().synthesize(text, speaking)
+
+
+class GatedEspeak(EspeakEngine):
+    """espeak, in a worker, holding back every phrase that starts with 'Then' until the file
+    named by $VOICEGUIDE_TEST_GATE exists. It is espeak under espeak's name: its phrases, and
+    their cache entries, are espeak's own (each phrase is said by its own fork either way)."""
+
+    synthesize_many = None  # one phrase at a time, each after its gate
+
+    def synthesize(self, text: str, speaking):
+        import os
+        import time
+
+        gate = os.environ["VOICEGUIDE_TEST_GATE"]
+        while text.startswith("Then") and not os.path.exists(gate):
+            time.sleep(0.05)
         return super().synthesize(text, speaking)
