@@ -359,6 +359,11 @@ GATED_PLAY = (
 )
 
 
+def sounded(recorder) -> np.ndarray:
+    """The samples recorded so far that are not silent."""
+    return np.flatnonzero(np.frombuffer(bytes(recorder.data[: len(recorder.data) // 2 * 2]), "<i2"))
+
+
 def test_a_cold_session_starts_before_its_later_steps_are_made_and_plays_as_exported(
     card, tmp_path: Path
 ):
@@ -382,13 +387,12 @@ def test_a_cold_session_starts_before_its_later_steps_are_made_and_plays_as_expo
     )  # fmt: skip
     try:
         # The first step is heard while the later ones cannot be made yet.
-        heard = lambda: np.flatnonzero(np.frombuffer(bytes(recorder.data[: len(recorder.data) // 2 * 2]), "<i2"))  # noqa: E501, E731
         deadline = time.monotonic() + 60
-        while not len(heard()) and time.monotonic() < deadline and play.poll() is None:
+        while not len(sounded(recorder)) and time.monotonic() < deadline and play.poll() is None:
             time.sleep(0.1)
-        assert len(heard()), "nothing was heard before the later steps were made"
+        assert len(sounded(recorder)), "nothing was heard before the later steps were made"
         # Opened once the first step is over (it lasts about 5 s): play waits, then goes on.
-        first_sound = int(heard()[0])
+        first_sound = int(sounded(recorder)[0])
         step_end = round(timeline["steps"][0]["end"] * 22050)
         while len(recorder.data) // 2 < first_sound + step_end + 22050 and play.poll() is None:
             time.sleep(0.1)

@@ -80,9 +80,9 @@ def test_starting_at_a_later_step_waits_for_the_steps_before_it_too(tmp_path: Pa
     assert len(unfolding.first.timeline.steps) >= 2
 
 
-def played(rest_at: float) -> tuple[list[Cue], list[float], FakeClock, list]:
+def played(rest_at: float) -> tuple[list[Cue], list[float], list]:
     """A session played from its first step's layout, the whole known at clock `rest_at`:
-    each cue with the clock time it was asked for, the clock, and the statuses shown."""
+    each cue with the clock time it was asked for, and the statuses shown."""
     script = expand(load_routine_text())
     whole = lay_out(script, EstimatedLengths(), SPEECH)
     start = lay_out(script, EstimatedLengths(), SPEECH, until=1)
@@ -100,7 +100,7 @@ def played(rest_at: float) -> tuple[list[Cue], list[float], FakeClock, list]:
     )
     assert player.run().finished
     assert len(sink.due) == len(whole.cues)
-    return list(whole.cues), sink.due, clock, statuses
+    return list(whole.cues), sink.due, statuses
 
 
 def load_routine_text():
@@ -111,7 +111,7 @@ def load_routine_text():
 
 
 def test_the_rest_in_time_plays_every_cue_exactly_on_the_exported_line():
-    cues, due, _, statuses = played(rest_at=1000.0 + 10)
+    cues, due, statuses = played(rest_at=1000.0 + 10)
     for cue, at in zip(cues, due, strict=True):
         assert abs((at - due[0]) - (cue.start - cues[0].start) / RATE) < 1e-6
     assert statuses[-1].finished and statuses[-1].known
@@ -119,7 +119,7 @@ def test_the_rest_in_time_plays_every_cue_exactly_on_the_exported_line():
 
 def test_the_rest_late_waits_in_silence_then_goes_on_exactly_from_there():
     late = 1000.0 + 60  # the first step lasts about 24 s
-    cues, due, clock, statuses = played(rest_at=late)
+    cues, due, statuses = played(rest_at=late)
     later = next(i for i, cue in enumerate(cues) if cue.step > 1)
     # The start as exported, then silence until the rest is known, then the rest as exported.
     for cue, at in zip(cues[:later], due[:later], strict=True):
