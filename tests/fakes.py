@@ -134,21 +134,26 @@ class SlowEngine(FakeEngine):
 
 
 class GatedEngine(FakeEngine):
-    """The fake engine, in this process, holding back every phrase that starts with 'Then'
-    until its gate opens: a session's later steps made slowly, on purpose."""
+    """The fake engine, in this process, holding back every phrase that starts with one of
+    its gates' words until that gate opens: a session's later steps made slowly, on purpose."""
 
     name = "gated"
 
-    def __init__(self) -> None:
+    def __init__(self, *words: str) -> None:
         import threading
 
-        self.gate = threading.Event()
+        self.gates = {word: threading.Event() for word in words or ("Then",)}
         self.asked: list[str] = []
+
+    def open(self) -> None:
+        for gate in self.gates.values():
+            gate.set()
 
     def synthesize(self, text: str, speaking):
         self.asked.append(text)
-        if text.startswith("Then"):
-            assert self.gate.wait(60), "the gate was never opened"
+        for word, gate in self.gates.items():
+            if text.startswith(word):
+                assert gate.wait(60), f"the gate for '{word}' was never opened"
         return super().synthesize(text, speaking)
 
 

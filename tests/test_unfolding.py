@@ -4,6 +4,7 @@ come late. Fast: a fake engine in this process, a fake clock."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from fakes import EstimatedLengths, FakeClock, GatedEngine, RecordingSink
@@ -47,12 +48,12 @@ def test_play_can_start_once_the_first_step_is_made_and_the_rest_follows(tmp_pat
     # Ready while every later phrase is held back: the first step's phrases were made first.
     first = unfolding.first.timeline
     assert engine.asked[:3] == ["Find the spot.", "two", "one"]
-    assert unfolding.whole() is None
+    assert unfolding.latest().timeline == first  # nothing more until the gate opens
     assert [step.title for step in first.steps] == ["Find the spot"]
     assert first.to_come == ("Then press firmly", "Then the left and right side")
     assert status_at(first, 0).steps == 3 and not status_at(first, 0).known
     assert not status_at(first, first.length).finished  # the start is played, not the session
-    engine.gate.set()
+    engine.open()
     whole = unfolding.wait()
     # The whole session is the one export makes, and what was played first is its start.
     exported = build_session(routine(tmp_path), SpeechSettings(engine="gated"), engine,
@@ -64,20 +65,35 @@ def test_play_can_start_once_the_first_step_is_made_and_the_rest_follows(tmp_pat
 
 def test_a_warm_cache_gives_the_whole_session_at_once(tmp_path: Path):
     engine = GatedEngine()
-    engine.gate.set()
+    engine.open()
     cache = tmp_path / "cache"
     Unfolding(routine(tmp_path), SpeechSettings(engine="gated"), 1, engine, PhraseCache(cache))
     again = Unfolding(routine(tmp_path), SpeechSettings(engine="gated"), 1, engine,
                       PhraseCache(cache))  # fmt: skip
-    assert again.first.timeline.to_come == () and again.whole() is again.first
+    assert again.first.timeline.to_come == () and again.latest() is again.first
 
 
 def test_starting_at_a_later_step_waits_for_the_steps_before_it_too(tmp_path: Path):
     engine = GatedEngine()
-    engine.gate.set()  # 'Then' phrases are those of step 2: it needs them to be laid out
+    engine.open()  # 'Then' phrases are those of step 2: it needs them to be laid out
     unfolding = Unfolding(routine(tmp_path), SpeechSettings(engine="gated"), 2, engine,
                           PhraseCache(tmp_path / "cache"))  # fmt: skip
     assert len(unfolding.first.timeline.steps) >= 2
+
+
+def test_the_session_is_laid_out_step_by_step_as_its_phrases_arrive(tmp_path: Path):
+    engine = GatedEngine("Then", "Then the")
+    unfolding = Unfolding(routine(tmp_path), SpeechSettings(engine="gated"), 1, engine,
+                          PhraseCache(tmp_path / "cache"))  # fmt: skip
+    engine.gates["Then"].set()  # the second step's phrases come; the third's stay held
+    deadline = time.monotonic() + 60
+    while len(unfolding.latest().timeline.steps) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = unfolding.latest().timeline
+    assert len(second.steps) == 2 and second.to_come == ("Then the left and right side",)
+    engine.open()
+    whole = unfolding.wait().timeline
+    assert whole.cues[: len(second.cues)] == second.cues and whole.steps[:2] == second.steps
 
 
 def played(rest_at: float) -> tuple[list[Cue], list[float], list]:
@@ -96,7 +112,7 @@ def played(rest_at: float) -> tuple[list[Cue], list[float], list]:
         clock,
         clock.wait_until,
         statuses.append,
-        rest=lambda: whole if clock() >= rest_at else None,
+        latest=lambda: whole if clock() >= rest_at else start,
     )
     assert player.run().finished
     assert len(sink.due) == len(whole.cues)

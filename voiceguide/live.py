@@ -101,14 +101,14 @@ class Live:
 
         self.player = Player(
             timeline,
-            lambda cue: self.session.cue_pcm(cue),  # the whole session's, once it is known
+            lambda cue: self.session.cue_pcm(cue),  # the latest layout's phrases
             sink,
             clock,
             controls.wait_until,
             on_status,
             lambda text: self.session.speak(text),
             words=self.session.wording,
-            rest=self._rest,
+            latest=self._latest,
         )
         self._begin(start_step, sink)
         try:
@@ -129,13 +129,12 @@ class Live:
         self._end(journals.COMPLETED if outcome.finished else journals.STOPPED, outcome.position)
         return outcome
 
-    def _rest(self) -> Timeline | None:
-        """The whole timeline once every phrase is made (None before): from then on the
-        session, the status and the journal are the whole one's."""
-        whole = self.unfolding.whole() if self.unfolding is not None else None
-        if whole is None:
-            return None
-        self.session, self.timeline = whole, whole.timeline
+    def _latest(self) -> Timeline:
+        """The session laid out as far as its phrases are made: from then on the status and
+        the journal are that one's."""
+        if self.unfolding is not None:
+            self.session = self.unfolding.latest()
+            self.timeline = self.session.timeline
         return self.timeline
 
     def status(self, position: int | None = None) -> Status:

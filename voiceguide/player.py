@@ -145,7 +145,7 @@ class Player:
         say_now: Callable[[str], bytes] | None = None,
         words: Wording = ENGLISH,  # the routine's language, for the words said on resuming
         background: Callable[[Callable[[], None]], None] = in_thread,
-        rest: Callable[[], Timeline | None] | None = None,
+        latest: Callable[[], Timeline] | None = None,
     ):
         self.timeline = timeline
         self.cue_pcm = cue_pcm
@@ -167,8 +167,8 @@ class Player:
         self.lead_in: float = max(LEAD_IN, getattr(sink, "START", 0.0))
         self.background = background  # runs the where-am-I synthesis beside the schedule
         # While `timeline` is only the session's start (its `to_come` steps not laid out yet):
-        # the whole timeline once it is known, None until then.
-        self.rest = rest if timeline.to_come else None
+        # the timeline laid out so far, which grows step by step to the whole.
+        self.latest = latest
         self.speaking = threading.Lock()  # say_now is used by one thread at a time
         self.generation = 0  # counts restarts: where-am-I words made before one are dropped
         self.where_asked: int | None = None  # the sample the words being made are for
@@ -232,7 +232,7 @@ class Player:
                 self.sink.play(self._pcm(self.next_cue), self.rate, at=due)
                 self.next_cue += 1
                 self._prepare()
-            elif now >= end and self.rest is not None:
+            elif now >= end and self.timeline.to_come:
                 command = self._wait_for_rest()
                 stopped = self._obey(command) if command is not None else None
                 if stopped is not None:
@@ -248,25 +248,27 @@ class Player:
     # -- a session heard before all of it is laid out
 
     def _grow(self) -> None:
-        """Take the whole timeline once it is known: what was played is exactly its start, so
-        the cues' numbering and the clock go on unchanged, unless the start's end is too near
-        for its next cue to be placed exactly (it arrived late): then the session goes on from
-        there after the lead-in, as after a skip."""
-        whole = self.rest() if self.rest is not None else None
-        if whole is None:
+        """Take the timeline laid out further, once it is: what was played is exactly its
+        start, so the cues' numbering and the clock go on unchanged, unless the end of what
+        was known is too near for its next cue to be placed exactly (it came late): then the
+        session goes on from there after the lead-in, as after a skip."""
+        if not self.timeline.to_come or self.latest is None:
             return
-        start_end = self.timeline.length
-        late = self.clock() > self._time_of(start_end) - self.lead_in
-        self.rest = None
-        self.timeline = whole
-        self.starts = [cue.start for cue in whole.cues]
+        grown = self.latest()
+        if len(grown.steps) <= len(self.timeline.steps):
+            return
+        known_end = self.timeline.length
+        late = self.clock() > self._time_of(known_end) - self.lead_in
+        self.timeline = grown
+        self.starts = [cue.start for cue in grown.cues]
         if late:
-            self._go_on_from(start_end)
+            self._go_on_from(known_end)
 
     def _wait_for_rest(self) -> str | None:
-        """The session's start has played and the rest is still being made (should its
-        phrases take longer than the start lasts): wait in silence, keys still working."""
-        while self.rest is not None:
+        """What was laid out has played and the next step's phrases are still being made
+        (they take longer than the steps before them last): wait in silence, keys working."""
+        known = len(self.timeline.steps)
+        while self.timeline.to_come and len(self.timeline.steps) == known:
             self.on_status(status_at(self.timeline, self.position()))
             command = self.wait_until(self.clock() + STATUS_EVERY)
             if command is not None:

@@ -158,11 +158,11 @@ class Unfolding:
     """A session for live play, heard before all of it is made: its phrases are made in
     session order in the background, and this is the one place that knows which have arrived.
 
-    `first` is the session laid out up to the first step to be played (a step's times depend
-    only on the steps before it), ready as soon as the phrases of that step and the steps
-    before it are; `whole()` is the complete session once every phrase is. Its timeline is
-    the one `export` writes, and the first's is exactly its start. On a warm cache both are
-    the same, made at once."""
+    A step's times depend only on the steps before it, so the session is laid out step by
+    step as their phrases arrive: `first` is laid out up to the first step to be played, ready
+    as soon as the phrases of that step and the steps before it are; `latest()` as far as the
+    phrases allow, the whole once all are made. Every one is exactly the start of the timeline
+    `export` writes. On a warm cache `first` is the whole session, at once."""
 
     def __init__(
         self,
@@ -185,7 +185,7 @@ class Unfolding:
         self._phrases: Phrases | None = None  # all of them, once made
         self._failed: BaseException | None = None
         self._stop = threading.Event()
-        self._whole: Session | None = None
+        self._latest: Session | None = None
         texts = compiler.phrases(script)  # in order of first use: the first step's first
         making = threading.Thread(
             target=self._make, args=(texts,), name="voiceguide-phrases", daemon=True
@@ -203,9 +203,7 @@ class Unfolding:
             first = {text: self._arrived[text] for text in needed}
             rate = Phrases(first, speaking.voice).sample_rate
             self.chimes = sounds.load_chimes(routine, rate, speaking.volume, cache)
-        # Meanwhile, the rest may have arrived too (on a warm cache, always).
-        whole = self.whole()
-        self.first = whole or self._session(Phrases(first, _voice_of(first, speaking)), first_step)
+        self.first = self.latest()
 
     def _ready(self, needed: list[str]) -> bool:
         done = self._phrases is not None or self._failed is not None
@@ -232,26 +230,38 @@ class Unfolding:
             self._arrived[text] = entry
             self._changed.notify_all()
 
-    def whole(self) -> Session | None:
-        """The complete session once every phrase is made (None until then). Raises what
-        stopped the synthesis (a failing engine), or a problem of the layout of a later step."""
-        if self._whole is None:
-            with self._changed:
-                phrases, failed = self._phrases, self._failed
-            if failed is not None:
-                raise failed
-            if phrases is None:
-                return None
-            self._whole = self._session(phrases)
-        return self._whole
+    def latest(self) -> Session:
+        """The session laid out as far as its phrases have arrived (the whole, once all have).
+        Raises what stopped the synthesis (a failing engine), or a problem of the layout of a
+        later step."""
+        with self._changed:
+            phrases, failed, arrived = self._phrases, self._failed, dict(self._arrived)
+        if failed is not None:
+            raise failed
+        if phrases is not None:
+            if self._latest is None or self._latest.timeline.to_come:
+                self._latest = self._session(phrases)
+            return self._latest
+        steps = self._steps_ready(arrived)
+        if self._latest is None or steps > len(self._latest.timeline.steps):
+            entries = {text: arrived[text] for text in compiler.phrases(self._script, steps)}
+            speaking = self._parts[1]
+            self._latest = self._session(Phrases(entries, _voice_of(entries, speaking)), steps)
+        return self._latest
+
+    def _steps_ready(self, arrived: dict[str, Entry]) -> int:
+        """How many steps, from the first, have all their phrases."""
+        for count, step in enumerate(self._script.steps):
+            one = compiler.Script(self._script.title, (step,))
+            if any(text not in arrived for text in compiler.phrases(one)):
+                return count
+        return len(self._script.steps)
 
     def wait(self) -> Session:
         """The complete session, once every phrase is made."""
         with self._changed:
             self._changed.wait_for(lambda: self._phrases is not None or self._failed is not None)
-        whole = self.whole()
-        assert whole is not None
-        return whole
+        return self.latest()
 
     def stop(self) -> None:
         """No more phrases wanted: the workers end (soon, in the background)."""
