@@ -23,6 +23,7 @@ from voiceguide.timeline import Cue, Timeline
 from voiceguide.wording import Wording, language_code, wording_for
 
 DEFAULTS = SpeechSettings(None, DEFAULT_RATE, DEFAULT_VOLUME)
+STOP_SECONDS = 10  # for the workers making a session's phrases to end (each is given 5 s)
 
 
 def settings_for(routine: Routine, overrides: SpeechSettings | None = None) -> SpeechSettings:
@@ -187,10 +188,10 @@ class Unfolding:
         self._stop = threading.Event()
         self._latest: Session | None = None
         texts = compiler.phrases(script)  # in order of first use: the first step's first
-        making = threading.Thread(
+        self._making = threading.Thread(
             target=self._make, args=(texts,), name="voiceguide-phrases", daemon=True
         )
-        making.start()
+        self._making.start()
         # What the first step played needs (some phrase, for its sample rate, if nothing).
         needed = compiler.phrases(script, first_step) or texts[:1]
         try:
@@ -264,8 +265,10 @@ class Unfolding:
         return self.latest()
 
     def stop(self) -> None:
-        """No more phrases wanted: the workers end (soon, in the background)."""
+        """No more phrases wanted: the workers end, before this returns (a Ctrl-C leaves no
+        worker behind)."""
         self._stop.set()
+        self._making.join(timeout=STOP_SECONDS)
 
     def _session(self, phrases: Phrases, until: int | None = None) -> Session:
         routine, speaking, engine, cache, words, pronunciation = self._parts
