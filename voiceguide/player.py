@@ -263,6 +263,7 @@ class Player:
         self.starts = [cue.start for cue in grown.cues]
         if late:
             self._go_on_from(known_end)
+        self._prepare()  # the new step's first cues, read ahead as any others
 
     def _wait_for_rest(self) -> str | None:
         """What was laid out has played and the next step's phrases are still being made
