@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from voiceguide.engines.espeak import EspeakEngine
+
 CHIME_SECONDS = {"hold-start": 1.0, "hold-end": 1.25, "session-end": 3.0}
 
 
@@ -128,4 +130,45 @@ class SlowEngine(FakeEngine):
         import time
 
         time.sleep(0.25)
+        return super().synthesize(text, speaking)
+
+
+class GatedEngine(FakeEngine):
+    """The fake engine, in this process, holding back every phrase that starts with one of
+    its gates' words until that gate opens: a session's later steps made slowly, on purpose."""
+
+    name = "gated"
+
+    def __init__(self, *words: str) -> None:
+        import threading
+
+        self.gates = {word: threading.Event() for word in words or ("Then",)}
+        self.asked: list[str] = []
+
+    def open(self) -> None:
+        for gate in self.gates.values():
+            gate.set()
+
+    def synthesize(self, text: str, speaking):
+        self.asked.append(text)
+        for word, gate in self.gates.items():
+            if text.startswith(word):
+                assert gate.wait(60), f"the gate for '{word}' was never opened"
+        return super().synthesize(text, speaking)
+
+
+class GatedEspeak(EspeakEngine):
+    """espeak, in a worker, holding back every phrase that starts with 'Then' until the file
+    named by $VOICEGUIDE_TEST_GATE exists. It is espeak under espeak's name: its phrases, and
+    their cache entries, are espeak's own (each phrase is said by its own fork either way)."""
+
+    synthesize_many = None  # one phrase at a time, each after its gate
+
+    def synthesize(self, text: str, speaking):
+        import os
+        import time
+
+        gate = os.environ["VOICEGUIDE_TEST_GATE"]
+        while text.startswith("Then") and not os.path.exists(gate):
+            time.sleep(0.05)
         return super().synthesize(text, speaking)

@@ -342,3 +342,82 @@ def test_where_am_i_speaks_in_the_hold_and_every_cue_keeps_its_time(card, tmp_pa
     words = np.flatnonzero(recording[chime_end:next_start])
     assert len(words) > 22050  # a second of speech and more
     assert words[0] >= guard and words[-1] <= next_start - chime_end - guard
+
+
+GATED = """\
+title: Gated
+steps:
+  - say: Find the spot.
+    hold: 3s
+  - say: Then press.
+    hold: 2s
+  - say: Then rest.
+"""
+# `play` with an engine that holds back the later steps' phrases ('Then ...') until a file
+# exists: espeak itself, under its own name (tests/fakes.py GatedEspeak).
+GATED_PLAY = (
+    "import sys; from voiceguide import engines;"
+    " engines.ENGINES['gated'] = 'fakes:GatedEspeak';"
+    " from voiceguide.cli import main; main()"
+)
+
+
+def sounded(recorder) -> np.ndarray:
+    """The samples recorded so far that are not silent."""
+    return np.flatnonzero(np.frombuffer(bytes(recorder.data[: len(recorder.data) // 2 * 2]), "<i2"))
+
+
+def test_a_cold_session_starts_before_its_later_steps_are_made_and_plays_as_exported(
+    card, tmp_path: Path
+):
+    (tmp_path / "gated.yaml").write_text(GATED)
+    result = voiceguide("export", tmp_path / "gated.yaml", "-o", tmp_path / "gated.wav")
+    assert result.returncode == 0, result.stderr
+    audio, timeline = exported_audio(tmp_path, "gated")
+    gate = tmp_path / "gate"
+    env = {
+        **card.env,
+        "PYTHONPATH": str(Path(__file__).parent),
+        "VOICEGUIDE_CACHE": str(tmp_path / "cold-cache"),
+        "VOICEGUIDE_TEST_GATE": str(gate),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    recorder = soundcard.Recorder(card)
+    play = subprocess.Popen(
+        [sys.executable, "-c", GATED_PLAY, "play", str(tmp_path / "gated.yaml"), "--engine",
+         "gated"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        # The first step is heard while the later ones cannot be made yet.
+        deadline = time.monotonic() + 60
+        while not len(sounded(recorder)) and time.monotonic() < deadline and play.poll() is None:
+            time.sleep(0.1)
+        assert len(sounded(recorder)), "nothing was heard before the later steps were made"
+        # Opened once the first step is over (it lasts about 5 s): play waits, then goes on.
+        first_sound = int(sounded(recorder)[0])
+        step_end = round(timeline["steps"][0]["end"] * 22050)
+        while len(recorder.data) // 2 < first_sound + step_end + 22050 and play.poll() is None:
+            time.sleep(0.1)
+        gate.touch()
+        out, err = play.communicate(timeout=120)
+    finally:
+        play.kill()
+    recording = recorder.stop()
+    assert (play.returncode, err) == (0, ""), err
+    assert out.splitlines()[-1].endswith(" done")
+    cues = timeline["cues"]
+    later = next(i for i, cue in enumerate(cues) if cue["step"] > 1)
+    # Each part exactly as exported, to the sample: the first from the first sound, the rest
+    # from the first sound after the silence of the wait.
+    resumed = int(np.flatnonzero(recording[first_sound + step_end :])[0]) + first_sound + step_end
+    for part, heard_at in ((cues[:later], first_sound), (cues[later:], resumed)):
+        origin = round(part[0]["start"] * 22050)
+        found = []
+        for cue in part:
+            start, end = round(cue["start"] * 22050), round(cue["end"] * 22050)
+            at = soundcard.onset(recording, audio[start:end], heard_at + start - origin, 4410)
+            assert at is not None, f"{cue.get('text') or cue['sound']} was not heard as exported"
+            found.append(at - start)
+        assert max(found) - min(found) <= 22, found  # a millisecond, on the card's clock
+    assert resumed > first_sound + step_end + 22050  # it waited: the wait path was taken

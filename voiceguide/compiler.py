@@ -165,10 +165,10 @@ class _Budget:
             self.characters += len(text)
 
 
-def phrases(script: Script) -> list[str]:
-    """Every distinct text the session speaks, in order of first use."""
+def phrases(script: Script, until: int | None = None) -> list[str]:
+    """Every distinct text the session speaks (up to step `until`), in order of first use."""
     texts: dict[str, None] = {}
-    for step in script.steps:
+    for step in script.steps[:until]:
         for part in step.parts:
             if isinstance(part, Speak):
                 texts[part.text] = None
@@ -526,13 +526,16 @@ def lay_out(
     lengths: PhraseLengths,
     speech: SpeechSettings,
     sounds: dict[str, str] | None = None,
+    until: int | None = None,
 ) -> Timeline:
-    """An expanded routine on a sample-exact line (see compile_routine)."""
+    """An expanded routine on a sample-exact line (see compile_routine). With `until`, only
+    its steps up to that one: a step's times depend on the steps before it and nothing after,
+    so that is exactly the start of the whole line (which `lengths` need only know so far)."""
     sounds = {role: role for role in CHIME_ROLES} | (sounds or {})
     layout = _Layout(lengths)
     spans = []
     at = 0
-    for step in script.steps:
+    for step in script.steps[:until]:
         layout.step = step.index
         start = at
         for part in step.parts:
@@ -552,6 +555,14 @@ def lay_out(
     if layout.problems:
         raise RoutineError(list(layout.problems))
     cues = tuple(sorted(layout.cues, key=lambda c: c.start))
+    to_come = tuple(step.title for step in script.steps[len(spans) :]) if until else ()
     return Timeline(
-        script.title, lengths.sample_rate, at, tuple(spans), cues, tuple(layout.holds), speech
+        script.title,
+        lengths.sample_rate,
+        at,
+        tuple(spans),
+        cues,
+        tuple(layout.holds),
+        speech,
+        to_come,
     )

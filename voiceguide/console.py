@@ -115,7 +115,8 @@ def status_lines(status: Status) -> list[str]:
     if status.context.side:
         where += f" ({status.context.side} side)"
     state = "paused" if status.paused else "done" if status.finished else "playing"
-    lines = [f"{where}", f"{state}, {format_clock(status.left)} left in the session"]
+    left = format_clock(status.left) if status.known else f"at least {format_clock(status.left)}"
+    lines = [f"{where}", f"{state}, {left} left in the session"]
     if status.hold:
         done = 1 - status.hold_left * status.sample_rate / status.hold.length
         filled = round(24 * min(max(done, 0), 1))

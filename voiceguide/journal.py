@@ -217,14 +217,26 @@ class Journal:
             if db is not None:
                 db.close()
 
-    def end(self, session: int, outcome: str, step: int, position: float) -> None:
+    def end(
+        self, session: int, outcome: str, step: int, position: float, length: float | None = None
+    ) -> None:
+        """The session ended; `length`, if given, is its length known by then (a session
+        started on a cold cache is laid out whole only after its first steps play)."""
         if self._writer is not None:
             self._updates.put(None)
             self._writer.join(timeout=BUSY_SECONDS + 1)
             self._writer = None
         self._write(
-            "UPDATE sessions SET ended = ?, outcome = ?, step = ?, position = ? WHERE id = ?",
-            (_now().isoformat(timespec="seconds"), outcome, step, round(position, 3), session),
+            "UPDATE sessions SET ended = ?, outcome = ?, step = ?, position = ?,"
+            " length = COALESCE(?, length) WHERE id = ?",
+            (
+                _now().isoformat(timespec="seconds"),
+                outcome,
+                step,
+                round(position, 3),
+                length,
+                session,
+            ),
         )
 
     # -- reading it back

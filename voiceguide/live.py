@@ -17,6 +17,7 @@ from voiceguide import journal as journals
 from voiceguide.errors import PlaybackError, StartError
 from voiceguide.player import Outcome, Player, Status, status_at
 from voiceguide.speech import SpeechSettings
+from voiceguide.timeline import Timeline
 
 
 def export_hint(routine: str, values: Mapping[str, str] | None = None) -> str:
@@ -47,7 +48,7 @@ class Live:
         from voiceguide.audio_out import open_sink
         from voiceguide.loader import load_routine
         from voiceguide.phrases import DEFAULT_SAMPLE_RATE
-        from voiceguide.session import build_session
+        from voiceguide.session import Unfolding
 
         self.name = routine
         self.output = output
@@ -62,12 +63,17 @@ class Live:
         # the usual rate; opened again at the session's, should it differ.
         hint = export_hint(routine, values)
         self.sink = open_sink(hint, DEFAULT_SAMPLE_RATE, output)
+        self.unfolding: Unfolding | None = None
         try:
-            self.session = build_session(loaded, settings)
+            # Play starts once the steps up to the first played are made; the rest follow.
+            self.unfolding = Unfolding(loaded, settings, start_step)
+            self.session = self.unfolding.first
             if self.session.timeline.sample_rate != DEFAULT_SAMPLE_RATE:
                 self.sink.close()
                 self.sink = open_sink(hint, self.session.timeline.sample_rate, output)
         except BaseException:
+            if self.unfolding is not None:
+                self.unfolding.stop()
             self.sink.close()
             raise
         self.timeline = self.session.timeline
@@ -95,13 +101,14 @@ class Live:
 
         self.player = Player(
             timeline,
-            self.session.cue_pcm,
+            lambda cue: self.session.cue_pcm(cue),  # the latest layout's phrases
             sink,
             clock,
             controls.wait_until,
             on_status,
-            self.session.speak,
+            lambda text: self.session.speak(text),
             words=self.session.wording,
+            latest=self._latest,
         )
         self._begin(start_step, sink)
         try:
@@ -117,8 +124,18 @@ class Live:
         finally:
             keys.close()
             sink.close()
+            if self.unfolding is not None:
+                self.unfolding.stop()
         self._end(journals.COMPLETED if outcome.finished else journals.STOPPED, outcome.position)
         return outcome
+
+    def _latest(self) -> Timeline:
+        """The session laid out as far as its phrases are made: from then on the status and
+        the journal are that one's."""
+        if self.unfolding is not None:
+            self.session = self.unfolding.latest()
+            self.timeline = self.session.timeline
+        return self.timeline
 
     def status(self, position: int | None = None) -> Status:
         """Where the session is (or was, at `position`)."""
@@ -145,8 +162,8 @@ class Live:
             self.session.routine.path,
             self.session.routine.title,
             settings,
-            len(self.timeline.steps),
-            self.timeline.length / self.timeline.sample_rate,
+            len(self.timeline.steps) + len(self.timeline.to_come),
+            self.timeline.length / self.timeline.sample_rate,  # so far: see _end
         )
 
     def _note(self, status: Status) -> None:
@@ -158,7 +175,7 @@ class Live:
         if self.entry is None:
             return
         status = self.status(position)
-        self.journal.end(
-            self.entry, outcome, status.step.index, status.position / status.sample_rate
-        )
+        seconds = status.position / status.sample_rate
+        length = status.length / status.sample_rate
+        self.journal.end(self.entry, outcome, status.step.index, seconds, length)
         self.entry = None

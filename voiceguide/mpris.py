@@ -95,7 +95,7 @@ class MediaKeys:
         self.put = put  # hands a command to the player
         self.title = title
         self.rate = timeline.sample_rate
-        self.length = timeline.length
+        self.length: int | None = None if timeline.to_come else timeline.length  # None: unknown
         self.say = say
         self.lock = threading.Lock()
         self.status = "Playing"
@@ -120,8 +120,9 @@ class MediaKeys:
             if state != self.status:
                 self.status = state
                 changed["PlaybackStatus"] = ("s", state)
-            if step != self.step:
-                self.step = step
+            length = status.length if status.known else None
+            if step != self.step or length != self.length:
+                self.step, self.length = step, length
                 changed["Metadata"] = ("a{sv}", self._metadata())
             self.position = status.position
         if changed:
@@ -289,9 +290,11 @@ class MediaKeys:
 
     def _metadata(self) -> dict:
         index, title = self.step
+        length = self.length
+        known = {} if length is None else {"mpris:length": ("x", self._microseconds(length))}
         return {
             "mpris:trackid": ("o", f"/org/voiceguide/step/{index}"),
-            "mpris:length": ("x", self._microseconds(self.length)),
+            **known,  # the session's length, once it is laid out whole
             "xesam:title": ("s", title),
             "xesam:album": ("s", self.title),
             "xesam:trackNumber": ("i", index),

@@ -8,6 +8,7 @@ prune, `cache clear`) is made again when it is read, fitted to the length the ti
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ DEFAULT_SAMPLE_RATE = 22050
 REMAKE_TRIES = 3
 
 SynthesisProgress = Callable[[int, int], None]  # phrases made, phrases to make
+Arrived = Callable[[str, Entry], None]  # a text's clip, ready to be read
 
 
 @dataclass
@@ -86,46 +88,69 @@ def prepare_phrases(
     progress: SynthesisProgress | None = None,
     pronunciation: Pronunciation | None = None,
     keep: frozenset[Path] = frozenset(),
+    arrived: Arrived | None = None,
+    stop: threading.Event | None = None,
 ) -> Phrases:
     """Every text's clip, synthesizing only those the cache lacks. The engine is given each
     text as `pronunciation` says it; the clips are kept by the written text. Clips are made
     and kept at full volume; below it, each is read from its copy at `speaking.volume`, made
     here if missing. The prune that follows any new entry spares these texts' entries and
-    those in `keep` (the rest of a session that is playing)."""
+    those in `keep` (the rest of a session that is playing).
+
+    Texts are made in the order given; `arrived` hears of each text's clip as soon as it is
+    ready (those in the cache at once), and setting `stop` ends the synthesis (Stopped)."""
     identity = engine_identity(engine)
     spoken = {t: pronunciation(t) if pronunciation else t for t in texts}
     keys = {t: cache.key(identity, speaking.voice, speaking.rate, spoken[t]) for t in texts}
     full = replace(speaking, volume=1.0)
     gain = speaking.volume
-    copies: dict[str, Entry] = {}  # read as they are: no arithmetic, no numpy
-    entries: dict[str, Entry] = {}  # at full volume
+    ready: dict[str, Entry] = {}  # at the session's volume, read as they are: no numpy
     missing: dict[str, str] = {}  # spoken text -> key: each made once
+    copied = False
     for text, key in keys.items():
-        copy = cache.get(cache.copy_key(key, gain)) if gain != 1.0 else None
-        if copy is not None:
-            copies[text] = copy
-        elif (entry := cache.get(key)) is not None:
-            entries[text] = entry
-        else:
+        entry = cache.get(cache.copy_key(key, gain)) if gain != 1.0 else None
+        if entry is None and (entry := cache.get(key)) is not None and gain != 1.0:
+            entry = cache.copy_at(key, replace(entry, gain=gain), engine.name)  # a new volume
+            copied = True
+        if entry is None:
             missing[spoken[text]] = key
+        else:
+            ready[text] = entry
+    written: dict[str, list[str]] = {}  # spoken text -> the written texts said that way
+    for text in keys:
+        written.setdefault(spoken[text], []).append(text)
+
+    def made_now(described: list[dict]) -> None:
+        for d in described:  # the copies at `gain`, below 1
+            entry = Entry.from_description(d)
+            for text in written[d["text"]]:
+                ready[text] = entry
+                if arrived:
+                    arrived(text, entry)
+
+    if arrived:
+        for text, entry in list(ready.items()):
+            arrived(text, entry)
     if missing:
         from voiceguide import workers  # only now: a warm cache needs no worker machinery
 
         items = list(missing.items())
         if getattr(engine, "isolate", True):
-            made = workers.synthesize_in_workers(engine, full, cache.root, items, progress, gain)
+            workers.synthesize_in_workers(
+                engine, full, cache.root, items, progress, made_now, stop, gain
+            )
         else:  # an engine that is safe in this process, like the test suite's
-            made = workers.synthesize_batch(engine, full, cache.root, items, gain)
-        by_spoken = {d["text"]: Entry.from_description(d) for d in made}  # the copies
-        copies.update({t: by_spoken[spoken[t]] for t in keys if spoken[t] in missing})
-    for text, entry in entries.items():  # found at full volume only: copied here
-        copies[text] = cache.copy_at(keys[text], replace(entry, gain=gain), engine.name)
+            for described in workers.synthesized(engine, full, cache.root, items, gain):
+                if stop is not None and stop.is_set():
+                    raise workers.Stopped
+                made_now([described])
+    # The full-volume entries the copies were made from: spared by prunes too.
     sources = frozenset(cache.path(key) for key in keys.values()) if gain != 1.0 else frozenset()
-    if missing or (entries and gain != 1.0):  # new entries: the cache may pass its limit
-        keep_limit(cache, keep | sources | frozenset(e.path for e in copies.values()))
-    voices = {entry.voice for entry in copies.values()}
+    if missing or copied:  # new entries: the cache may pass its limit
+        keep_limit(cache, keep | sources | frozenset(entry.path for entry in ready.values()))
+    voices = {entry.voice for entry in ready.values()}
     voice = voices.pop() if len(voices) == 1 else speaking.voice
-    phrases = Phrases({text: copies[text] for text in keys}, voice, len(missing), sources)
+    phrases = Phrases({text: ready[text] for text in keys}, voice, len(missing), sources)
     in_use = keep | phrases.paths()
 
     def remake(text: str) -> Entry:

@@ -60,6 +60,9 @@ class Status:
     length: int
     paused: bool = False
     finished: bool = False
+    # False while only the session's start is laid out: `length` is then what is known so far,
+    # and the session lasts at least that.
+    known: bool = True
 
     @property
     def left(self) -> float:
@@ -76,18 +79,19 @@ def status_at(timeline: Timeline, position: int, paused: bool = False) -> Status
     hold = timeline.hold_at(position)
     said = timeline.last_said(position)
     context = hold.context if hold else (said.context if said else Context())
-    following = timeline.steps[step.index] if step.index < len(timeline.steps) else None
+    titles = [span.title for span in timeline.steps[step.index :]] + list(timeline.to_come)
     return Status(
         position,
         step,
-        len(timeline.steps),
+        len(timeline.steps) + len(timeline.to_come),
         context,
         hold,
-        following.title if following else None,
+        titles[0] if titles else None,
         timeline.sample_rate,
         timeline.length,
         paused,
-        finished=position >= timeline.length,
+        finished=position >= timeline.length and not timeline.to_come,
+        known=not timeline.to_come,
     )
 
 
@@ -141,6 +145,7 @@ class Player:
         say_now: Callable[[str], bytes] | None = None,
         words: Wording = ENGLISH,  # the routine's language, for the words said on resuming
         background: Callable[[Callable[[], None]], None] = in_thread,
+        latest: Callable[[], Timeline] | None = None,
     ):
         self.timeline = timeline
         self.cue_pcm = cue_pcm
@@ -161,6 +166,9 @@ class Player:
         # A sink may need longer than the lead-in to place a sound exactly (a stream's buffer).
         self.lead_in: float = max(LEAD_IN, getattr(sink, "START", 0.0))
         self.background = background  # runs the where-am-I synthesis beside the schedule
+        # While `timeline` is only the session's start (its `to_come` steps not laid out yet):
+        # the timeline laid out so far, which grows step by step to the whole.
+        self.latest = latest
         self.speaking = threading.Lock()  # say_now is used by one thread at a time
         self.generation = 0  # counts restarts: where-am-I words made before one are dropped
         self.where_asked: int | None = None  # the sample the words being made are for
@@ -198,9 +206,10 @@ class Player:
         """Play from sample `start` until the session ends or a 'quit' command."""
         self._go_on_from(start)
         next_status = self.clock()
-        cues = self.timeline.cues
         while True:
+            self._grow()
             self._place_where()
+            cues = self.timeline.cues
             due = self._time_of(cues[self.next_cue].start) if self.next_cue < len(cues) else None
             end = self._time_of(self.timeline.length)
             hand_over = due - self.ahead if due is not None else None
@@ -223,12 +232,50 @@ class Player:
                 self.sink.play(self._pcm(self.next_cue), self.rate, at=due)
                 self.next_cue += 1
                 self._prepare()
+            elif now >= end and self.timeline.to_come:
+                command = self._wait_for_rest()
+                stopped = self._obey(command) if command is not None else None
+                if stopped is not None:
+                    return Outcome(False, stopped)
+                next_status = self.clock()
             elif now >= end:
                 self.on_status(status_at(self.timeline, self.timeline.length))
                 return Outcome(True, self.timeline.length)
             if now >= next_status:
                 self.on_status(status_at(self.timeline, self.position()))
                 next_status = now + STATUS_EVERY
+
+    # -- a session heard before all of it is laid out
+
+    def _grow(self) -> None:
+        """Take the timeline laid out further, once it is: what was played is exactly its
+        start, so the cues' numbering and the clock go on unchanged, unless the end of what
+        was known is too near for its next cue to be placed exactly (it came late): then the
+        session goes on from there after the lead-in, as after a skip."""
+        if not self.timeline.to_come or self.latest is None:
+            return
+        grown = self.latest()
+        if len(grown.steps) <= len(self.timeline.steps):
+            return
+        known_end = self.timeline.length
+        late = self.clock() > self._time_of(known_end) - self.lead_in
+        self.timeline = grown
+        self.starts = [cue.start for cue in grown.cues]
+        if late:
+            self._go_on_from(known_end)
+        self._prepare()  # the new step's first cues, read ahead as any others
+
+    def _wait_for_rest(self) -> str | None:
+        """What was laid out has played and the next step's phrases are still being made
+        (they take longer than the steps before them last): wait in silence, keys working."""
+        known = len(self.timeline.steps)
+        while self.timeline.to_come and len(self.timeline.steps) == known:
+            self.on_status(status_at(self.timeline, self.position()))
+            command = self.wait_until(self.clock() + STATUS_EVERY)
+            if command is not None:
+                return command
+            self._grow()
+        return None
 
     def _pcm(self, index: int) -> bytes:
         pcm = self.prepared.pop(index, None)
@@ -324,7 +371,7 @@ class Player:
     def _skip(self, command: str, position: int) -> int:
         step = self.timeline.step_at(min(position, self.timeline.length - 1))
         if command == NEXT:
-            if step.index < len(self.timeline.steps):
+            if step.index < len(self.timeline.steps) or self.timeline.to_come:
                 return step.end
             closing = self.timeline.cues[-1].start if self.timeline.cues else self.timeline.length
             return closing if position < closing else self.timeline.length

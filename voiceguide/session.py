@@ -6,12 +6,13 @@ Export and play both start here, so what you export is exactly what you hear.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from voiceguide import compiler, params, sounds
 from voiceguide.audio import Clip
-from voiceguide.cache import PhraseCache
+from voiceguide.cache import Entry, PhraseCache
 from voiceguide.engines import default_engine, get_engine
 from voiceguide.errors import Problem, RoutineError, SpeechError
 from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
@@ -22,6 +23,7 @@ from voiceguide.timeline import Cue, Timeline
 from voiceguide.wording import Wording, language_code, wording_for
 
 DEFAULTS = SpeechSettings(None, DEFAULT_RATE, DEFAULT_VOLUME)
+STOP_SECONDS = 10  # for the workers making a session's phrases to end (each is given 5 s)
 
 
 def settings_for(routine: Routine, overrides: SpeechSettings | None = None) -> SpeechSettings:
@@ -151,6 +153,140 @@ def build_session(
     return Session(
         routine, speaking, phrases, chimes, timeline, engine, cache, words, pronunciation
     )
+
+
+class Unfolding:
+    """A session for live play, heard before all of it is made: its phrases are made in
+    session order in the background, and this is the one place that knows which have arrived.
+
+    A step's times depend only on the steps before it, so the session is laid out step by
+    step as their phrases arrive: `first` is laid out up to the first step to be played, ready
+    as soon as the phrases of that step and the steps before it are; `latest()` as far as the
+    phrases allow, the whole once all are made. Every one is exactly the start of the timeline
+    `export` writes. On a warm cache `first` is the whole session, at once."""
+
+    def __init__(
+        self,
+        routine: Routine,
+        overrides: SpeechSettings | None = None,
+        first_step: int = 1,
+        engine: SpeechEngine | None = None,
+        cache: PhraseCache | None = None,
+    ):
+        engine = engine or get_engine(settings_for(routine, overrides).engine)
+        speaking = speaking_for(routine, overrides, engine)
+        words = wording_of(routine, speaking, engine)
+        script = compiler.expand(routine, words)  # the session's limits, before any synthesis
+        cache = cache or PhraseCache()
+        pronunciation = Pronunciation(routine.pronounce)
+        self._parts = (routine, speaking, engine, cache, words, pronunciation)
+        self._script = script
+        self._arrived: dict[str, Entry] = {}
+        self._changed = threading.Condition()
+        self._phrases: Phrases | None = None  # all of them, once made
+        self._failed: BaseException | None = None
+        self._stop = threading.Event()
+        self._latest: Session | None = None
+        texts = compiler.phrases(script)  # in order of first use: the first step's first
+        self._making = threading.Thread(
+            target=self._make, args=(texts,), name="voiceguide-phrases", daemon=True
+        )
+        self._making.start()
+        # What the first step played needs (some phrase, for its sample rate, if nothing).
+        needed = compiler.phrases(script, first_step) or texts[:1]
+        try:
+            with self._changed:
+                self._changed.wait_for(lambda: self._ready(needed))
+        except BaseException:  # Ctrl-C while waiting
+            self.stop()
+            raise
+        if self._failed is None:
+            first = {text: self._arrived[text] for text in needed}
+            rate = Phrases(first, speaking.voice).sample_rate
+            self.chimes = sounds.load_chimes(routine, rate, speaking.volume, cache)
+        self.first = self.latest()
+
+    def _ready(self, needed: list[str]) -> bool:
+        done = self._phrases is not None or self._failed is not None
+        return done or all(text in self._arrived for text in needed)
+
+    def _make(self, texts: list[str]) -> None:
+        _, speaking, engine, cache, _, pronunciation = self._parts
+        try:
+            phrases = prepare_phrases(
+                texts, speaking, engine, cache, None, pronunciation, arrived=self._arrive,
+                stop=self._stop,
+            )  # fmt: skip
+        except BaseException as e:  # told to stop, or the engine failed: said to the player
+            with self._changed:
+                self._failed = e
+                self._changed.notify_all()
+            return
+        with self._changed:
+            self._phrases = phrases
+            self._changed.notify_all()
+
+    def _arrive(self, text: str, entry: Entry) -> None:
+        with self._changed:
+            self._arrived[text] = entry
+            self._changed.notify_all()
+
+    def latest(self) -> Session:
+        """The session laid out as far as its phrases have arrived (the whole, once all have).
+        Raises what stopped the synthesis (a failing engine), or a problem of the layout of a
+        later step."""
+        with self._changed:
+            phrases, failed, arrived = self._phrases, self._failed, dict(self._arrived)
+        if failed is not None:
+            raise failed
+        if phrases is not None:
+            if self._latest is None or self._latest.timeline.to_come:
+                self._latest = self._session(phrases)
+            return self._latest
+        steps = self._steps_ready(arrived)
+        if self._latest is None or steps > len(self._latest.timeline.steps):
+            entries = {text: arrived[text] for text in compiler.phrases(self._script, steps)}
+            speaking = self._parts[1]
+            self._latest = self._session(Phrases(entries, _voice_of(entries, speaking)), steps)
+        return self._latest
+
+    def _steps_ready(self, arrived: dict[str, Entry]) -> int:
+        """How many steps, from the first, have all their phrases."""
+        for count, step in enumerate(self._script.steps):
+            one = compiler.Script(self._script.title, (step,))
+            if any(text not in arrived for text in compiler.phrases(one)):
+                return count
+        return len(self._script.steps)
+
+    def wait(self) -> Session:
+        """The complete session, once every phrase is made."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._phrases is not None or self._failed is not None)
+        return self.latest()
+
+    def stop(self) -> None:
+        """No more phrases wanted: the workers end, before this returns (a Ctrl-C leaves no
+        worker behind)."""
+        self._stop.set()
+        self._making.join(timeout=STOP_SECONDS)
+
+    def _session(self, phrases: Phrases, until: int | None = None) -> Session:
+        routine, speaking, engine, cache, words, pronunciation = self._parts
+        info = SpeechSettings(
+            engine=engine.name, voice=phrases.voice, rate=speaking.rate, volume=speaking.volume
+        )
+        lengths = _Lengths(phrases, self.chimes)
+        chimes = sounds.chime_names(routine)
+        timeline = compiler.lay_out(self._script, lengths, info, chimes, until)
+        return Session(
+            routine, speaking, phrases, self.chimes, timeline, engine, cache, words, pronunciation
+        )
+
+
+def _voice_of(entries: dict[str, Entry], speaking: SpeechSettings) -> str:
+    """The voice that said these phrases, as `prepare_phrases` names it."""
+    voices = {entry.voice for entry in entries.values()}
+    return voices.pop() if len(voices) == 1 else speaking.voice
 
 
 def _loader(ref: str) -> Callable[..., Routine]:

@@ -76,6 +76,9 @@ class Timeline:
     cues: tuple[Cue, ...]
     holds: tuple[Hold, ...]
     speech: SpeechSettings  # complete: the engine, voice, rate and volume it was made with
+    # The titles of the steps not laid out yet: a timeline that is only the session's start,
+    # played while the rest of its phrases are made (see `session.Unfolding`).
+    to_come: tuple[str, ...] = ()
 
     @property
     def duration(self) -> float:
