@@ -67,7 +67,9 @@ def test_a_warm_cache_gives_the_whole_session_at_once(tmp_path: Path):
     engine = GatedEngine()
     engine.open()
     cache = tmp_path / "cache"
-    Unfolding(routine(tmp_path), SpeechSettings(engine="gated"), 1, engine, PhraseCache(cache))
+    made = Unfolding(routine(tmp_path), SpeechSettings(engine="gated"), 1, engine,
+                     PhraseCache(cache))  # fmt: skip
+    made.wait()  # all made (the copies at the session's volume too) before the second looks
     again = Unfolding(routine(tmp_path), SpeechSettings(engine="gated"), 1, engine,
                       PhraseCache(cache))  # fmt: skip
     assert again.first.timeline.to_come == () and again.latest() is again.first
