@@ -99,6 +99,32 @@ def test_a_read_only_folder(read_only_dir: Path, tmp_path: Path):
     assert files_in(read_only_dir) == [] and not cache.exists()
 
 
+def test_a_read_only_cache_made_at_full_volume_still_serves_another_volume(tmp_path: Path):
+    cache = tmp_path / "cache"
+    mount_tmpfs(cache, "size=64m")
+    try:
+        env = {"VOICEGUIDE_CACHE": str(cache)}
+        made = voiceguide(
+            "export", "back-hands", "-o", tmp_path / "full.wav", "--volume", "1", env=env
+        )
+        assert made.returncode == 0, made.stderr
+        subprocess.run(["mount", "-o", "remount,ro", str(cache)], check=True)
+        # No copy at 0.9 is there, and none can be written: the gain is applied as it is read.
+        result = voiceguide("export", "back-hands", "-o", tmp_path / "ro.wav", env=env)
+        assert (result.returncode, result.stderr) == (0, "")
+    finally:
+        subprocess.run(["umount", str(cache)], check=True)
+    writable = voiceguide(
+        "export",
+        "back-hands",
+        "-o",
+        tmp_path / "rw.wav",
+        env={"VOICEGUIDE_CACHE": str(tmp_path / "rw")},
+    )
+    assert writable.returncode == 0
+    assert (tmp_path / "ro.wav").read_bytes() == (tmp_path / "rw.wav").read_bytes()
+
+
 def test_a_full_disk_leaves_nothing_behind(full_disk: Path):
     result = voiceguide(
         "export", "back-hands", "-o", full_disk / "hands.wav", "--tracks", full_disk / "tracks"

@@ -47,7 +47,9 @@ class Entry:
     length: int
     sample_rate: int
     voice: str
-    gain: float = 1.0  # the session's volume, applied as the samples are read
+    # A volume applied as the samples are read: 1 for an entry read as it is (a copy at the
+    # session's volume is); below 1 only to make such a copy, or where the cache is read-only.
+    gain: float = 1.0
 
     def describe(self) -> dict:
         """The entry as plain data, to pass between processes; `from_description` rebuilds it."""
@@ -133,7 +135,10 @@ class PhraseCache:
         if entry.gain == 1.0:
             return entry
         clip = Clip(entry.read(), entry.sample_rate)
-        return self.put(self.copy_key(key, entry.gain), clip, entry.voice, engine, entry.gain)
+        try:
+            return self.put(self.copy_key(key, entry.gain), clip, entry.voice, engine, entry.gain)
+        except OutputError:  # a cache we may read but not write: the gain as it is read
+            return entry
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"

@@ -7,6 +7,7 @@ result is kept in the phrase cache, keyed by the file's contents, the rate and t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -23,7 +24,7 @@ from voiceguide.audio import (
     scale,
 )
 from voiceguide.cache import FORMAT, PhraseCache
-from voiceguide.errors import Problem, RoutineError, VoiceguideError
+from voiceguide.errors import OutputError, Problem, RoutineError, VoiceguideError
 from voiceguide.routine import CHIME_ROLES, Routine
 
 MAX_CHIME_SECONDS = 30.0
@@ -81,7 +82,8 @@ def _prepared(path: Path, rate: int, volume: float, own: bool, cache: PhraseCach
     # so `scale` rounds each sample exactly as the speech's gain does (`cache.gained`).
     at_volume = scale(full, volume)
     if cache is not None and volume != 1.0:
-        cache.put(cache.copy_key(key, volume), at_volume, "", "chimes", volume)
+        with contextlib.suppress(OutputError):  # a read-only cache: made each time, then
+            cache.put(cache.copy_key(key, volume), at_volume, "", "chimes", volume)
     return at_volume
 
 
