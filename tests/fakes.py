@@ -118,6 +118,14 @@ class HangingEngine(FakeEngine):
         time.sleep(3600)
 
 
+class WorkerEngine(FakeEngine):
+    """The fake engine in worker processes, as many as the phrases are worth (run in a worker:
+    PYTHONPATH must find this)."""
+
+    name = "workers"
+    isolate = True
+
+
 class SlowEngine(FakeEngine):
     """An engine that takes its time over every phrase, in one worker (run in a worker:
     PYTHONPATH must find this)."""
