@@ -13,8 +13,9 @@ from fakes import EstimatedLengths, FakeClock, GatedEngine, RecordingSink
 
 from voiceguide.cache import PhraseCache, clear
 from voiceguide.compiler import expand, lay_out
+from voiceguide.errors import SpeechError
 from voiceguide.loader import load_routine
-from voiceguide.player import Player, status_at
+from voiceguide.player import Player, status_at, where_words
 from voiceguide.session import Unfolding, build_session
 from voiceguide.speech import SpeechSettings
 from voiceguide.timeline import Cue
@@ -211,6 +212,34 @@ def test_words_said_mid_play_spare_every_phrase_made_for_the_session(
     assert whole.phrases.sources and whole.phrases.sources <= whole.phrases.paths()
 
 
+def test_where_am_i_says_no_time_left_in_a_session_whose_length_is_not_known(unfold: Unfold):
+    engine = GatedEngine()
+    first = unfold(engine).first.timeline
+    said = where_words(status_at(first, 0))
+    assert said.startswith("Find the spot.") and "session" not in said
+    engine.open()
+    assert "in the session" in where_words(status_at(unfold(engine).wait().timeline, 0))
+
+
+def test_the_rest_failing_lets_the_known_part_play_to_its_end_then_raises():
+    # The later steps' phrases cannot be made (the engine failed in the background): the
+    # step playing is heard whole, then the error ends the session.
+    script = expand(load_routine_text())
+    start = lay_out(script, EstimatedLengths(), SPEECH, until=1)
+    clock = FakeClock()
+    sink = RecordingSink(clock)
+
+    def latest():
+        raise SpeechError("the speech engine (gated) crashed; try again")
+
+    player = Player(start, lambda cue: b"\1\0" * cue.length, sink, clock, clock.wait_until,
+                    latest=latest)  # fmt: skip
+    with pytest.raises(SpeechError):
+        player.run()
+    assert len(sink.due) == len(start.cues)
+    assert clock() >= sink.due[0] + (start.length - start.cues[0].start) / RATE
+
+
 def _children() -> set[int]:
     return {
         int(pid)
@@ -260,3 +289,27 @@ def test_a_warm_cache_announces_all_its_phrases_in_one_call(tmp_path: Path, unfo
     cache = PhraseCache(tmp_path / "cache")
     prepare_phrases(texts, whole.speaking, engine, cache, arrived=calls.append)
     assert [set(call) for call in calls] == [set(texts)]
+
+
+def test_the_rest_arriving_late_loses_no_cue_of_the_known_part():
+    # The machine stalls just before the known part's last cue is handed over, past the
+    # known end, and a key press (where am I) is seen first: the rest is then taken late,
+    # and the session goes on from that cue, not from after it.
+    script = expand(load_routine_text())
+    whole = lay_out(script, EstimatedLengths(), SPEECH)
+    start = lay_out(script, EstimatedLengths(), SPEECH, until=1)
+    clock = FakeClock()
+    sink = RecordingSink(clock)
+    stalled: list[float] = []
+
+    def wait_until(deadline: float) -> str | None:
+        if not stalled and player.next_cue == len(start.cues) - 1:
+            clock.now = player._time_of(start.length) + 0.01
+            stalled.append(clock.now)
+            return "where"
+        return clock.wait_until(deadline)
+
+    player = Player(start, lambda cue: b"\1\0" * cue.length, sink, clock, wait_until,
+                    latest=lambda: whole if stalled else start)  # fmt: skip
+    assert player.run().finished
+    assert stalled and len(sink.due) == len(whole.cues)
