@@ -83,7 +83,7 @@ def test_play_can_start_once_the_first_step_is_made_and_the_rest_follows(
     assert unfolding.latest().timeline == first  # nothing more until the gate opens
     assert [step.title for step in first.steps] == ["Find the spot"]
     assert first.to_come == ("Then press firmly", "Then the left and right side")
-    assert status_at(first, 0).steps == 3 and not status_at(first, 0).known
+    assert status_at(first, 0).steps == 3 and not status_at(first, 0).length_known
     assert not status_at(first, first.length).finished  # the start is played, not the session
     engine.open()
     whole = unfolding.wait()
@@ -161,7 +161,7 @@ def test_the_rest_in_time_plays_every_cue_exactly_on_the_exported_line():
     cues, due, statuses = played(rest_at=1000.0 + 10)
     for cue, at in zip(cues, due, strict=True):
         assert abs((at - due[0]) - (cue.start - cues[0].start) / RATE) < 1e-6
-    assert statuses[-1].finished and statuses[-1].known
+    assert statuses[-1].finished and statuses[-1].length_known
 
 
 def test_the_rest_late_waits_in_silence_then_goes_on_exactly_from_there():
@@ -174,7 +174,7 @@ def test_the_rest_late_waits_in_silence_then_goes_on_exactly_from_there():
     assert due[later] >= late
     for cue, at in zip(cues[later:], due[later:], strict=True):
         assert abs((at - due[later]) - (cue.start - cues[later].start) / RATE) < 1e-6
-    waiting = [s for s in statuses if not s.known]
+    waiting = [s for s in statuses if not s.length_known]
     assert waiting and not any(s.finished for s in waiting)
     assert all(s.steps == 3 for s in statuses) and statuses[-1].finished
 

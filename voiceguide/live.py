@@ -200,6 +200,6 @@ class Live:
         if whole is not None:  # made whole by now, though perhaps not played that far
             length = whole.timeline.length / whole.timeline.sample_rate
         else:  # not known yet: the estimate written at the start stays
-            length = status.length / status.sample_rate if status.known else None
+            length = status.length / status.sample_rate if status.length_known else None
         self.journal.end(self.entry, outcome, status.step.index, seconds, length)
         self.entry = None

@@ -62,7 +62,7 @@ class Status:
     finished: bool = False
     # False while only the session's start is laid out: `length` is then what is known so far,
     # and the session lasts at least that.
-    known: bool = True
+    length_known: bool = True
 
     @property
     def left(self) -> float:
@@ -91,7 +91,7 @@ def status_at(timeline: Timeline, position: int, paused: bool = False) -> Status
         timeline.length,
         paused,
         finished=position >= timeline.length and not timeline.to_come,
-        known=not timeline.to_come,
+        length_known=not timeline.to_come,
     )
 
 
@@ -115,7 +115,7 @@ def where_words(status: Status, words: Wording = ENGLISH) -> str:
     if status.hold:
         left = words.seconds_in_words(status.hold_left)
         parts.append(words.sentence("left_in_hold", time=left))
-    if status.known:  # else the session's time left is not known yet: better unsaid than false
+    if status.length_known:  # else the time left is not known yet: better unsaid than false
         rest = status.left
         rounded = 60 * round(rest / 60) if rest >= 60 else max(5, 5 * round(rest / 5))
         parts.append(words.sentence("left_in_session", time=words.seconds_in_words(rounded)))
