@@ -118,6 +118,14 @@ class HangingEngine(FakeEngine):
         time.sleep(3600)
 
 
+class WorkerEngine(FakeEngine):
+    """The fake engine in worker processes, as many as the phrases are worth (run in a worker:
+    PYTHONPATH must find this)."""
+
+    name = "workers"
+    isolate = True
+
+
 class SlowEngine(FakeEngine):
     """An engine that takes its time over every phrase, in one worker (run in a worker:
     PYTHONPATH must find this)."""
@@ -172,3 +180,16 @@ class GatedEspeak(EspeakEngine):
         while text.startswith("Then") and not os.path.exists(gate):
             time.sleep(0.05)
         return super().synthesize(text, speaking)
+
+
+class FailingEspeak(GatedEspeak):
+    """GatedEspeak whose 'Then' phrases fail once the gate opens: the engine giving up on a
+    session's later steps while its first plays."""
+
+    def synthesize(self, text: str, speaking):
+        from voiceguide.errors import SpeechError
+
+        clip = super().synthesize(text, speaking)
+        if text.startswith("Then"):
+            raise SpeechError(f"espeak-ng failed on '{text}' (on purpose)")
+        return clip

@@ -421,3 +421,43 @@ def test_a_cold_session_starts_before_its_later_steps_are_made_and_plays_as_expo
             found.append(at - start)
         assert max(found) - min(found) <= 22, found  # a millisecond, on the card's clock
     assert resumed > first_sound + step_end + 22050  # it waited: the wait path was taken
+
+
+def test_the_later_steps_failing_play_the_first_to_its_end_then_one_line_and_journaled(
+    card, tmp_path: Path
+):
+    (tmp_path / "gated.yaml").write_text(GATED)
+    gate = tmp_path / "gate"
+    env = {
+        **card.env,
+        "PYTHONPATH": str(Path(__file__).parent),
+        "VOICEGUIDE_CACHE": str(tmp_path / "cold-cache"),
+        "VOICEGUIDE_TEST_GATE": str(gate),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    recorder = soundcard.Recorder(card)
+    failing = GATED_PLAY.replace("fakes:GatedEspeak", "fakes:FailingEspeak")
+    play = subprocess.Popen(
+        [sys.executable, "-c", failing, "play", str(tmp_path / "gated.yaml"), "--engine",
+         "gated"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not len(sounded(recorder)) and time.monotonic() < deadline and play.poll() is None:
+            time.sleep(0.1)
+        assert len(sounded(recorder)), "nothing was heard before the later steps failed"
+        gate.touch()  # the later steps' phrases fail now, while the first step plays
+        _, err = play.communicate(timeout=120)
+    finally:
+        play.kill()
+    recorder.stop()
+    assert play.returncode == 3, err
+    assert err.startswith("error: espeak-ng failed on 'Then") and err.count("\n") == 1, err
+    # The first step was heard to its end: its words, the hold and both chimes (about 5 s).
+    heard = sounded(recorder)
+    assert heard[-1] - heard[0] > 4 * 22050
+    [entry] = json.loads(voiceguide("journal", "--json", env=env).stdout)
+    assert (entry["outcome"], entry["step"]) == ("stopped", 1)
+    # Not the first step's length as if it were the session's: the session's, estimated.
+    assert entry["length"] > 8, entry

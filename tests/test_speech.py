@@ -208,3 +208,30 @@ def test_phrases_said_at_once_are_the_phrases_said_one_by_one():
     assert next(said).pcm == at_once[0]
     said.close()  # stopped early, as on an error: the forks still speaking are reaped
     assert _children() == before
+
+
+RELAY_FORK_FAILS = """
+import errno, os, sys
+from voiceguide.engines import espeak
+from voiceguide.speech import SpeechSettings
+
+def no_fork(speaker, text):  # as when the process limit is reached (EAGAIN)
+    raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+me = os.getpid()
+espeak._fork_saying = no_fork  # in the relay too: it is a fork of this process
+try:
+    list(espeak.EspeakEngine().synthesize_many(["Rest now."], SpeechSettings("en-us", 135)))
+    print("no error", os.getpid() == me, flush=True)
+except BaseException as e:
+    print(type(e).__name__, os.getpid() == me, flush=True)
+"""
+
+
+def test_a_relay_that_cannot_fork_ends_and_never_returns_into_the_caller():
+    # Its first forks fail: the relay (a fork of the caller) must end, not raise into the
+    # caller's stack and go on running the caller's code as a second caller.
+    result = subprocess.run(
+        [sys.executable, "-c", RELAY_FORK_FAILS], capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.splitlines() == ["SpeechError True"], result

@@ -123,3 +123,45 @@ def test_a_worker_given_many_phrases_at_once_is_alive_while_it_answers_each(
     count = session.phrases.synthesized
     assert count * 0.25 > 2 * workers.ANSWER_SECONDS
     assert made == [(n, count) for n in range(1, count + 1)]  # progress for each phrase
+
+
+@pytest.mark.parametrize("first_soon", [False, True])
+def test_export_starts_its_workers_at_once_and_play_its_first_one_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first_soon: bool
+):
+    # Export (nobody waits for the first phrases) starts every worker before any answers;
+    # play starts one, and the others once it has answered, so the first phrases come sooner.
+    from fakes import WorkerEngine
+
+    from voiceguide import workers
+    from voiceguide.cache import PhraseCache
+    from voiceguide.phrases import prepare_phrases
+    from voiceguide.speech import SpeechSettings
+
+    events: list[str] = []
+    start = workers._start_worker
+
+    def starting(hello: str, scratch: str):
+        events.append("start")
+        return start(hello, scratch)
+
+    answers = workers._answers
+
+    def answering(worker, engine):
+        for answer in answers(worker, engine):
+            if answer is not None:
+                events.append("answer")
+            yield answer
+
+    monkeypatch.setattr(workers, "_start_worker", starting)
+    monkeypatch.setattr(workers, "_answers", answering)
+    texts = [f"Phrase number {n}." for n in range(5 * workers.PHRASES_PER_TASK)]
+    count = min(workers.worker_count(len(texts)), workers.MAX_WORKERS)
+    assert count > 1
+    speaking = SpeechSettings("en-fake", 150, 1.0, "workers")
+    prepare_phrases(
+        texts, speaking, WorkerEngine(), PhraseCache(tmp_path / "cache"),
+        arrived=(lambda entries: None) if first_soon else None,
+    )  # fmt: skip
+    assert events.count("start") == count
+    assert events.index("answer") == (1 if first_soon else count)

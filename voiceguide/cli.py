@@ -428,7 +428,7 @@ def _where(status) -> str:
 
     at = format_clock(status.position / status.sample_rate)
     total = format_clock(status.length / status.sample_rate)
-    total = total if status.known else f"at least {total}"
+    total = total if status.length_known else f"at least {total}"
     return f"at step {status.step.index} of {status.steps} ({at} of {total})"
 
 

@@ -169,12 +169,19 @@ def phrases(script: Script, until: int | None = None) -> list[str]:
     """Every distinct text the session speaks (up to step `until`), in order of first use."""
     texts: dict[str, None] = {}
     for step in script.steps[:until]:
-        for part in step.parts:
-            if isinstance(part, Speak):
-                texts[part.text] = None
-            elif isinstance(part, HoldFor):
-                texts.update((text, None) for text in _hold_texts(part))
+        texts.update((text, None) for text in step_phrases(step))
     return list(texts)
+
+
+def step_phrases(step: ScriptStep) -> list[str]:
+    """What one step says, in order (a text said twice, twice)."""
+    texts = []
+    for part in step.parts:
+        if isinstance(part, Speak):
+            texts.append(part.text)
+        elif isinstance(part, HoldFor):
+            texts += _hold_texts(part)
+    return texts
 
 
 def _hold_texts(hold: HoldFor) -> list[str]:

@@ -115,7 +115,8 @@ def status_lines(status: Status) -> list[str]:
     if status.context.side:
         where += f" ({status.context.side} side)"
     state = "paused" if status.paused else "done" if status.finished else "playing"
-    left = format_clock(status.left) if status.known else f"at least {format_clock(status.left)}"
+    left = format_clock(status.left)
+    left = left if status.length_known else f"at least {left}"
     lines = [f"{where}", f"{state}, {left} left in the session"]
     if status.hold:
         done = 1 - status.hold_left * status.sample_rate / status.hold.length

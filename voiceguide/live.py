@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from voiceguide import journal as journals
-from voiceguide.errors import PlaybackError, StartError
+from voiceguide.errors import PlaybackError, StartError, VoiceguideError
 from voiceguide.player import Outcome, Player, Status, status_at
 from voiceguide.speech import SpeechSettings
 from voiceguide.timeline import Timeline
@@ -101,12 +101,12 @@ class Live:
 
         self.player = Player(
             timeline,
-            lambda cue: self.session.cue_pcm(cue),  # the latest layout's phrases
+            lambda cue: self._reading().cue_pcm(cue),
             sink,
             clock,
             controls.wait_until,
             on_status,
-            lambda text: self.session.speak(text),
+            lambda text: self._reading().speak(text),
             words=self.session.wording,
             latest=self._latest,
         )
@@ -120,6 +120,9 @@ class Live:
             raise
         except PlaybackError:
             self._end(journals.DEVICE_LOST)
+            raise
+        except VoiceguideError:  # the rest could not be made or laid out: the known part played
+            self._end(journals.STOPPED)
             raise
         finally:
             keys.close()
@@ -136,6 +139,12 @@ class Live:
             self.session = self.unfolding.latest()
             self.timeline = self.session.timeline
         return self.timeline
+
+    def _reading(self):
+        """The session whose phrases are read: the one made whole, once it is (read as the
+        export reads them); until then the latest layout's."""
+        whole = self.unfolding.whole() if self.unfolding is not None else None
+        return whole or self.session
 
     def status(self, position: int | None = None) -> Status:
         """Where the session is (or was, at `position`)."""
@@ -163,8 +172,19 @@ class Live:
             self.session.routine.title,
             settings,
             len(self.timeline.steps) + len(self.timeline.to_come),
-            self.timeline.length / self.timeline.sample_rate,  # so far: see _end
+            self._whole_length(),
         )
+
+    def _whole_length(self) -> float:
+        """The session's length in seconds: laid out whole, or else (a cold cache: the rest
+        is still being made) estimated, never what is laid out so far; the real one is
+        written at the end, once known."""
+        if not self.timeline.to_come:
+            return self.timeline.length / self.timeline.sample_rate
+        from voiceguide.estimate import session_length
+
+        session = self.session
+        return session_length(session.routine, session.speaking, session.cache).seconds
 
     def _note(self, status: Status) -> None:
         if self.entry is not None and status.step.index != self._step:
@@ -176,6 +196,10 @@ class Live:
             return
         status = self.status(position)
         seconds = status.position / status.sample_rate
-        length = status.length / status.sample_rate
+        whole = self.unfolding.whole() if self.unfolding is not None else None
+        if whole is not None:  # made whole by now, though perhaps not played that far
+            length = whole.timeline.length / whole.timeline.sample_rate
+        else:  # not known yet: the estimate written at the start stays
+            length = status.length / status.sample_rate if status.length_known else None
         self.journal.end(self.entry, outcome, status.step.index, seconds, length)
         self.entry = None

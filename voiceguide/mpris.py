@@ -120,7 +120,7 @@ class MediaKeys:
             if state != self.status:
                 self.status = state
                 changed["PlaybackStatus"] = ("s", state)
-            length = status.length if status.known else None
+            length = status.length if status.length_known else None
             if step != self.step or length != self.length:
                 self.step, self.length = step, length
                 changed["Metadata"] = ("a{sv}", self._metadata())

@@ -22,7 +22,7 @@ DEFAULT_SAMPLE_RATE = 22050
 REMAKE_TRIES = 3
 
 SynthesisProgress = Callable[[int, int], None]  # phrases made, phrases to make
-Arrived = Callable[[str, Entry], None]  # a text's clip, ready to be read
+Arrived = Callable[[dict[str, Entry]], None]  # texts' clips, ready to be read
 
 
 @dataclass
@@ -80,6 +80,62 @@ def engine_identity(engine: SpeechEngine) -> str:
     return f"{engine.name}: {engine.identity()}"
 
 
+def _keys(
+    texts: Sequence[str],
+    speaking: SpeechSettings,
+    engine: SpeechEngine,
+    cache: PhraseCache,
+    pronunciation: Pronunciation | None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each text as the engine is given it, and the key of its full-volume entry."""
+    identity = engine_identity(engine)
+    spoken = {t: pronunciation(t) if pronunciation else t for t in texts}
+    keys = {t: cache.key(identity, speaking.voice, speaking.rate, spoken[t]) for t in texts}
+    return spoken, keys
+
+
+def full_volume_sources(
+    texts: Sequence[str],
+    speaking: SpeechSettings,
+    engine: SpeechEngine,
+    cache: PhraseCache,
+    pronunciation: Pronunciation | None = None,
+) -> frozenset[Path]:
+    """The full-volume entries the texts' copies at `speaking.volume` are made from (none at
+    full volume): spared by prunes as much as the copies."""
+    if speaking.volume == 1.0:
+        return frozenset()
+    _, keys = _keys(texts, speaking, engine, cache, pronunciation)
+    return frozenset(cache.path(key) for key in keys.values())
+
+
+def phrases_of(
+    entries: dict[str, Entry],
+    speaking: SpeechSettings,
+    engine: SpeechEngine,
+    cache: PhraseCache,
+    pronunciation: Pronunciation | None = None,
+    sources: frozenset[Path] = frozenset(),
+    keep: frozenset[Path] | Callable[[], frozenset[Path]] = frozenset(),
+    synthesized: int = 0,
+) -> Phrases:
+    """A session's phrases from their entries: read as they are, and each made again should
+    another process remove it meanwhile (sparing `keep`, or what it gives when called, and
+    these in the prune that may follow). The one way a session's Phrases are built, whole
+    or in part."""
+    voices = {entry.voice for entry in entries.values()}
+    voice = voices.pop() if len(voices) == 1 else speaking.voice
+    phrases = Phrases(entries, voice, synthesized, sources)
+
+    def remake(text: str) -> Entry:
+        in_use = (keep() if callable(keep) else keep) | phrases.paths()
+        again = prepare_phrases([text], speaking, engine, cache, None, pronunciation, in_use)
+        return again.entries[text]
+
+    phrases.remake = remake
+    return phrases
+
+
 def prepare_phrases(
     texts: Sequence[str],
     speaking: SpeechSettings,
@@ -97,11 +153,11 @@ def prepare_phrases(
     here if missing. The prune that follows any new entry spares these texts' entries and
     those in `keep` (the rest of a session that is playing).
 
-    Texts are made in the order given; `arrived` hears of each text's clip as soon as it is
-    ready (those in the cache at once), and setting `stop` ends the synthesis (Stopped)."""
-    identity = engine_identity(engine)
-    spoken = {t: pronunciation(t) if pronunciation else t for t in texts}
-    keys = {t: cache.key(identity, speaking.voice, speaking.rate, spoken[t]) for t in texts}
+    Texts are made in the order given; `arrived` hears of the texts' clips as soon as they
+    are ready (all those in the cache at once, in one call), and setting `stop` ends the
+    synthesis (Stopped). With `arrived`, someone waits for the first texts: the workers
+    start one at a time, the first sooner."""
+    spoken, keys = _keys(texts, speaking, engine, cache, pronunciation)
     full = replace(speaking, volume=1.0)
     gain = speaking.volume
     ready: dict[str, Entry] = {}  # at the session's volume, read as they are: no numpy
@@ -121,24 +177,26 @@ def prepare_phrases(
         written.setdefault(spoken[text], []).append(text)
 
     def made_now(described: list[dict]) -> None:
+        now: dict[str, Entry] = {}
         for d in described:  # the copies at `gain`, below 1
             entry = Entry.from_description(d)
             for text in written[d["text"]]:
-                ready[text] = entry
-                if arrived:
-                    arrived(text, entry)
+                now[text] = entry
+        ready.update(now)
+        if arrived:
+            arrived(now)
 
-    if arrived:
-        for text, entry in list(ready.items()):
-            arrived(text, entry)
+    if arrived and ready:
+        arrived(dict(ready))  # one call: a warm cache is known whole at once
     if missing:
         from voiceguide import workers  # only now: a warm cache needs no worker machinery
 
         items = list(missing.items())
         if getattr(engine, "isolate", True):
             workers.synthesize_in_workers(
-                engine, full, cache.root, items, progress, made_now, stop, gain
-            )
+                engine, full, cache.root, items, progress, made_now, stop, gain,
+                first_soon=arrived is not None,
+            )  # fmt: skip
         else:  # an engine that is safe in this process, like the test suite's
             for described in workers.synthesized(engine, full, cache.root, items, gain):
                 if stop is not None and stop.is_set():
@@ -148,14 +206,5 @@ def prepare_phrases(
     sources = frozenset(cache.path(key) for key in keys.values()) if gain != 1.0 else frozenset()
     if missing or copied:  # new entries: the cache may pass its limit
         keep_limit(cache, keep | sources | frozenset(entry.path for entry in ready.values()))
-    voices = {entry.voice for entry in ready.values()}
-    voice = voices.pop() if len(voices) == 1 else speaking.voice
-    phrases = Phrases({text: ready[text] for text in keys}, voice, len(missing), sources)
-    in_use = keep | phrases.paths()
-
-    def remake(text: str) -> Entry:
-        again = prepare_phrases([text], speaking, engine, cache, None, pronunciation, in_use)
-        return again.entries[text]
-
-    phrases.remake = remake
-    return phrases
+    entries = {text: ready[text] for text in keys}
+    return phrases_of(entries, speaking, engine, cache, pronunciation, sources, keep, len(missing))

@@ -62,7 +62,7 @@ class Status:
     finished: bool = False
     # False while only the session's start is laid out: `length` is then what is known so far,
     # and the session lasts at least that.
-    known: bool = True
+    length_known: bool = True
 
     @property
     def left(self) -> float:
@@ -91,7 +91,7 @@ def status_at(timeline: Timeline, position: int, paused: bool = False) -> Status
         timeline.length,
         paused,
         finished=position >= timeline.length and not timeline.to_come,
-        known=not timeline.to_come,
+        length_known=not timeline.to_come,
     )
 
 
@@ -106,7 +106,7 @@ def reorientation(status: Status, words: Wording = ENGLISH) -> str:
 def where_words(status: Status, words: Wording = ENGLISH) -> str:
     """What the where-am-I key says, kept short to fit a hold's silence: the step, the round or
     side, the time left in the hold and in the session (whole minutes from a minute on, else
-    five seconds)."""
+    five seconds; while the session's length is not known yet, no time left in it)."""
     parts = [status.step.title.rstrip(".…") + "."]
     if status.context.round:
         parts.append(words.round_announcement(*status.context.round))
@@ -115,9 +115,10 @@ def where_words(status: Status, words: Wording = ENGLISH) -> str:
     if status.hold:
         left = words.seconds_in_words(status.hold_left)
         parts.append(words.sentence("left_in_hold", time=left))
-    rest = status.left
-    rounded = 60 * round(rest / 60) if rest >= 60 else max(5, 5 * round(rest / 5))
-    parts.append(words.sentence("left_in_session", time=words.seconds_in_words(rounded)))
+    if status.length_known:  # else the time left is not known yet: better unsaid than false
+        rest = status.left
+        rounded = 60 * round(rest / 60) if rest >= 60 else max(5, 5 * round(rest / 5))
+        parts.append(words.sentence("left_in_session", time=words.seconds_in_words(rounded)))
     return " ".join(parts)
 
 
@@ -169,6 +170,9 @@ class Player:
         # While `timeline` is only the session's start (its `to_come` steps not laid out yet):
         # the timeline laid out so far, which grows step by step to the whole.
         self.latest = latest
+        # What stopped the rest from being laid out (its phrases' making failed, or a later
+        # step's layout): raised once what was known has played.
+        self.failed: VoiceguideError | None = None
         self.speaking = threading.Lock()  # say_now is used by one thread at a time
         self.generation = 0  # counts restarts: where-am-I words made before one are dropped
         self.where_asked: int | None = None  # the sample the words being made are for
@@ -252,17 +256,22 @@ class Player:
         start, so the cues' numbering and the clock go on unchanged, unless the end of what
         was known is too near for its next cue to be placed exactly (it came late): then the
         session goes on from there after the lead-in, as after a skip."""
-        if not self.timeline.to_come or self.latest is None:
+        if not self.timeline.to_come or self.latest is None or self.failed is not None:
             return
-        grown = self.latest()
+        try:
+            grown = self.latest()
+        except VoiceguideError as e:  # the known part is ready: it plays to its end first
+            self.failed = e
+            return
         if len(grown.steps) <= len(self.timeline.steps):
             return
         known_end = self.timeline.length
         late = self.clock() > self._time_of(known_end) - self.lead_in
         self.timeline = grown
         self.starts = [cue.start for cue in grown.cues]
-        if late:
-            self._go_on_from(known_end)
+        if late:  # from the first cue not handed over yet, which may be a known one
+            pending = self.starts[self.next_cue] if self.next_cue < len(self.starts) else known_end
+            self._go_on_from(min(known_end, pending))
         self._prepare()  # the new step's first cues, read ahead as any others
 
     def _wait_for_rest(self) -> str | None:
@@ -270,6 +279,8 @@ class Player:
         (they take longer than the steps before them last): wait in silence, keys working."""
         known = len(self.timeline.steps)
         while self.timeline.to_come and len(self.timeline.steps) == known:
+            if self.failed is not None:  # the rest will never come
+                raise self.failed
             self.on_status(status_at(self.timeline, self.position()))
             command = self.wait_until(self.clock() + STATUS_EVERY)
             if command is not None:

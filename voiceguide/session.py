@@ -9,13 +9,20 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from voiceguide import compiler, params, sounds
 from voiceguide.audio import Clip
 from voiceguide.cache import Entry, PhraseCache
 from voiceguide.engines import default_engine, get_engine
 from voiceguide.errors import Problem, RoutineError, SpeechError
-from voiceguide.phrases import Phrases, SynthesisProgress, prepare_phrases
+from voiceguide.phrases import (
+    Phrases,
+    SynthesisProgress,
+    full_volume_sources,
+    phrases_of,
+    prepare_phrases,
+)
 from voiceguide.pronounce import Pronunciation
 from voiceguide.routine import Position, Routine
 from voiceguide.speech import DEFAULT_RATE, DEFAULT_VOLUME, SpeechEngine, SpeechSettings, voice_of
@@ -91,6 +98,9 @@ class Session:
     cache: PhraseCache
     wording: Wording
     pronunciation: Pronunciation
+    # The cache files the session reads beyond its phrases' own, as they are now (those of a
+    # session still being made, that arrived since it was laid out): spared by prunes too.
+    in_use: Callable[[], frozenset[Path]] = frozenset
 
     def cue_pcm(self, cue: Cue) -> bytes:
         """The samples of a cue: from the phrase cache, or the chime."""
@@ -106,7 +116,7 @@ class Session:
             self.engine,
             self.cache,
             pronunciation=self.pronunciation,
-            keep=self.phrases.paths(),
+            keep=self.phrases.paths() | self.in_use(),
         ).pcm(text)
 
 
@@ -126,6 +136,53 @@ class _Lengths:
         return self.chimes[role].length
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """What a session is made of besides its phrases, chimes and timeline."""
+
+    routine: Routine
+    speaking: SpeechSettings
+    engine: SpeechEngine
+    cache: PhraseCache
+    wording: Wording
+    pronunciation: Pronunciation
+    script: compiler.Script
+
+    @classmethod
+    def of(
+        cls,
+        routine: Routine,
+        overrides: SpeechSettings | None,
+        engine: SpeechEngine | None,
+        cache: PhraseCache | None,
+    ) -> _Parts:
+        engine = engine or get_engine(settings_for(routine, overrides).engine)
+        speaking = speaking_for(routine, overrides, engine)
+        words = wording_of(routine, speaking, engine)
+        script = compiler.expand(routine, words)  # the session's limits, before any synthesis
+        pronunciation = Pronunciation(routine.pronounce)
+        return cls(routine, speaking, engine, cache or PhraseCache(), words, pronunciation, script)
+
+    def assemble(
+        self,
+        phrases: Phrases,
+        chimes: dict[str, Clip],
+        until: int | None = None,
+        in_use: Callable[[], frozenset[Path]] = frozenset,
+    ) -> Session:
+        """The session laid out (up to step `until`) with these phrases and chimes."""
+        speaking = self.speaking
+        info = SpeechSettings(
+            engine=self.engine.name, voice=phrases.voice, rate=speaking.rate, volume=speaking.volume
+        )
+        names = sounds.chime_names(self.routine)
+        timeline = compiler.lay_out(self.script, _Lengths(phrases, chimes), info, names, until)
+        return Session(
+            self.routine, speaking, phrases, chimes, timeline, self.engine, self.cache,
+            self.wording, self.pronunciation, in_use,
+        )  # fmt: skip
+
+
 def build_session(
     routine: Routine,
     overrides: SpeechSettings | None = None,
@@ -134,25 +191,13 @@ def build_session(
     progress: SynthesisProgress | None = None,
 ) -> Session:
     """Synthesize what the cache lacks, load the chimes, lay out the timeline."""
-    engine = engine or get_engine(settings_for(routine, overrides).engine)
-    speaking = speaking_for(routine, overrides, engine)
-    words = wording_of(routine, speaking, engine)
-    script = compiler.expand(routine, words)  # checks the session's limits before any synthesis
-    cache = cache or PhraseCache()
-    pronunciation = Pronunciation(routine.pronounce)
+    parts = _Parts.of(routine, overrides, engine, cache)  # checks the session's limits first
     phrases = prepare_phrases(
-        compiler.phrases(script), speaking, engine, cache, progress, pronunciation
-    )
-    chimes = sounds.load_chimes(routine, phrases.sample_rate, speaking.volume, cache)
-    info = SpeechSettings(
-        engine=engine.name, voice=phrases.voice, rate=speaking.rate, volume=speaking.volume
-    )
-    timeline = compiler.lay_out(
-        script, _Lengths(phrases, chimes), info, sounds.chime_names(routine)
-    )
-    return Session(
-        routine, speaking, phrases, chimes, timeline, engine, cache, words, pronunciation
-    )
+        compiler.phrases(parts.script), parts.speaking, parts.engine, parts.cache, progress,
+        parts.pronunciation,
+    )  # fmt: skip
+    chimes = sounds.load_chimes(routine, phrases.sample_rate, parts.speaking.volume, parts.cache)
+    return parts.assemble(phrases, chimes)
 
 
 class Unfolding:
@@ -163,7 +208,8 @@ class Unfolding:
     step as their phrases arrive: `first` is laid out up to the first step to be played, ready
     as soon as the phrases of that step and the steps before it are; `latest()` as far as the
     phrases allow, the whole once all are made. Every one is exactly the start of the timeline
-    `export` writes. On a warm cache `first` is the whole session, at once."""
+    `export` writes, and each reads its phrases as the whole does (one removed meanwhile by
+    another process is made again). On a warm cache `first` is the whole session, at once."""
 
     def __init__(
         self,
@@ -173,49 +219,49 @@ class Unfolding:
         engine: SpeechEngine | None = None,
         cache: PhraseCache | None = None,
     ):
-        engine = engine or get_engine(settings_for(routine, overrides).engine)
-        speaking = speaking_for(routine, overrides, engine)
-        words = wording_of(routine, speaking, engine)
-        script = compiler.expand(routine, words)  # the session's limits, before any synthesis
-        cache = cache or PhraseCache()
-        pronunciation = Pronunciation(routine.pronounce)
-        self._parts = (routine, speaking, engine, cache, words, pronunciation)
-        self._script = script
+        self._parts = parts = _Parts.of(routine, overrides, engine, cache)
         self._arrived: dict[str, Entry] = {}
         self._changed = threading.Condition()
         self._phrases: Phrases | None = None  # all of them, once made
         self._failed: BaseException | None = None
         self._stop = threading.Event()
         self._latest: Session | None = None
-        texts = compiler.phrases(script)  # in order of first use: the first step's first
+        self._whole: Session | None = None  # laid out with the phrases made whole
+        self._unlaid: RoutineError | None = None  # why it could not be
+        texts = compiler.phrases(parts.script)  # in order of first use: the first step's first
+        # Every copy's full-volume source, spared by prunes from the start (even before
+        # its copy has arrived: it may be what the copy is made from).
+        self._sources = full_volume_sources(
+            texts, parts.speaking, parts.engine, parts.cache, parts.pronunciation
+        )
         self._making = threading.Thread(
             target=self._make, args=(texts,), name="voiceguide-phrases", daemon=True
         )
         self._making.start()
-        # What the first step played needs (some phrase, for its sample rate, if nothing).
-        needed = compiler.phrases(script, first_step) or texts[:1]
-        try:
+        try:  # whatever fails from here (Ctrl-C, a chime file, a layout), no worker stays
+            # What the first step played needs (some phrase, for its sample rate, if nothing).
+            needed = compiler.phrases(parts.script, first_step) or texts[:1]
             with self._changed:
                 self._changed.wait_for(lambda: self._ready(needed))
-        except BaseException:  # Ctrl-C while waiting
+            if self._failed is None:
+                first = {text: self._arrived[text] for text in needed}
+                rate = Phrases(first, parts.speaking.voice).sample_rate
+                self.chimes = sounds.load_chimes(routine, rate, parts.speaking.volume, parts.cache)
+            self.first = self.latest()
+        except BaseException:
             self.stop()
             raise
-        if self._failed is None:
-            first = {text: self._arrived[text] for text in needed}
-            rate = Phrases(first, speaking.voice).sample_rate
-            self.chimes = sounds.load_chimes(routine, rate, speaking.volume, cache)
-        self.first = self.latest()
 
     def _ready(self, needed: list[str]) -> bool:
         done = self._phrases is not None or self._failed is not None
         return done or all(text in self._arrived for text in needed)
 
     def _make(self, texts: list[str]) -> None:
-        _, speaking, engine, cache, _, pronunciation = self._parts
+        parts = self._parts
         try:
             phrases = prepare_phrases(
-                texts, speaking, engine, cache, None, pronunciation, arrived=self._arrive,
-                stop=self._stop,
+                texts, parts.speaking, parts.engine, parts.cache, None, parts.pronunciation,
+                arrived=self._arrive, stop=self._stop,
             )  # fmt: skip
         except BaseException as e:  # told to stop, or the engine failed: said to the player
             with self._changed:
@@ -226,37 +272,62 @@ class Unfolding:
             self._phrases = phrases
             self._changed.notify_all()
 
-    def _arrive(self, text: str, entry: Entry) -> None:
+    def _arrive(self, entries: dict[str, Entry]) -> None:
         with self._changed:
-            self._arrived[text] = entry
+            self._arrived.update(entries)
             self._changed.notify_all()
 
     def latest(self) -> Session:
-        """The session laid out as far as its phrases have arrived (the whole, once all have).
-        Raises what stopped the synthesis (a failing engine), or a problem of the layout of a
-        later step."""
+        """The session laid out as far as its phrases have arrived (the whole, once all have:
+        then with the phrases made whole). Raises what stopped the synthesis (a failing
+        engine), or a problem of the layout of a later step."""
         with self._changed:
             phrases, failed, arrived = self._phrases, self._failed, dict(self._arrived)
         if failed is not None:
             raise failed
         if phrases is not None:
-            if self._latest is None or self._latest.timeline.to_come:
-                self._latest = self._session(phrases)
-            return self._latest
+            whole = self.whole()
+            if whole is None:
+                raise self._unlaid
+            return whole
         steps = self._steps_ready(arrived)
         if self._latest is None or steps > len(self._latest.timeline.steps):
-            entries = {text: arrived[text] for text in compiler.phrases(self._script, steps)}
-            speaking = self._parts[1]
-            self._latest = self._session(Phrases(entries, _voice_of(entries, speaking)), steps)
+            self._latest = self._partial(arrived, steps)
         return self._latest
+
+    def whole(self) -> Session | None:
+        """The session laid out whole with the phrases made whole: None until they are (or
+        if it cannot be laid out: `latest()` raises why)."""
+        if self._whole is None and self._phrases is not None and self._unlaid is None:
+            try:
+                self._whole = self._latest = self._parts.assemble(self._phrases, self.chimes)
+            except RoutineError as e:  # a later step's words do not fit
+                self._unlaid = e
+        return self._whole
+
+    def _partial(self, arrived: dict[str, Entry], steps: int) -> Session:
+        """Laid out up to step `steps`, with the phrases arrived so far; prunes spare every
+        phrase arrived by then, later steps' too (`in_use`)."""
+        parts = self._parts
+        phrases = phrases_of(
+            arrived, parts.speaking, parts.engine, parts.cache, parts.pronunciation,
+            self._sources, self.in_use,
+        )  # fmt: skip
+        return parts.assemble(phrases, self.chimes, steps, self.in_use)
+
+    def in_use(self) -> frozenset[Path]:
+        """Every cache file the session reads or copies from, of every phrase arrived so
+        far: what a prune (its own remaking, words said on resuming) must spare."""
+        with self._changed:
+            arrived = frozenset(entry.path for entry in self._arrived.values())
+        return arrived | self._sources
 
     def _steps_ready(self, arrived: dict[str, Entry]) -> int:
         """How many steps, from the first, have all their phrases."""
-        for count, step in enumerate(self._script.steps):
-            one = compiler.Script(self._script.title, (step,))
-            if any(text not in arrived for text in compiler.phrases(one)):
+        for count, step in enumerate(self._parts.script.steps):
+            if any(text not in arrived for text in compiler.step_phrases(step)):
                 return count
-        return len(self._script.steps)
+        return len(self._parts.script.steps)
 
     def wait(self) -> Session:
         """The complete session, once every phrase is made."""
@@ -269,24 +340,6 @@ class Unfolding:
         worker behind)."""
         self._stop.set()
         self._making.join(timeout=STOP_SECONDS)
-
-    def _session(self, phrases: Phrases, until: int | None = None) -> Session:
-        routine, speaking, engine, cache, words, pronunciation = self._parts
-        info = SpeechSettings(
-            engine=engine.name, voice=phrases.voice, rate=speaking.rate, volume=speaking.volume
-        )
-        lengths = _Lengths(phrases, self.chimes)
-        chimes = sounds.chime_names(routine)
-        timeline = compiler.lay_out(self._script, lengths, info, chimes, until)
-        return Session(
-            routine, speaking, phrases, self.chimes, timeline, engine, cache, words, pronunciation
-        )
-
-
-def _voice_of(entries: dict[str, Entry], speaking: SpeechSettings) -> str:
-    """The voice that said these phrases, as `prepare_phrases` names it."""
-    voices = {entry.voice for entry in entries.values()}
-    return voices.pop() if len(voices) == 1 else speaking.voice
 
 
 def _loader(ref: str) -> Callable[..., Routine]:

@@ -152,15 +152,17 @@ def synthesize_in_workers(
     speaking: SpeechSettings,
     cache_root: Path,
     missing: list,
-    progress,
+    progress: Callable[[int, int], None] | None,
     arrived: Arrived | None = None,
     stop: threading.Event | None = None,
     gain: float = 1.0,
-) -> list[dict]:
-    """Every missing phrase made, described (at `gain` below 1, its copy at that volume).
-    Phrases are handed out in the order given, so the first ones arrive first; `arrived`
-    hears of each answer as it comes (and then the first ones come sooner: the other workers
-    start once the first has answered). Setting `stop` ends the workers and raises Stopped."""
+    first_soon: bool = False,
+) -> None:
+    """Every missing phrase made (at `gain` below 1, its copy at that volume). Phrases are
+    handed out in the order given, so the first ones arrive first; `arrived` hears of each
+    answer, described, as it comes. With `first_soon` (someone waits for the first ones:
+    play) the first come sooner: the other workers start once the first has answered; else
+    (export) all start at once. Setting `stop` ends the workers and raises Stopped."""
     hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
     batch = {"speaking": asdict(speaking), "cache": str(cache_root), "gain": gain}
     # An engine may want fewer: one that loads a large model, or forks for every phrase.
@@ -170,12 +172,12 @@ def synthesize_in_workers(
     size = PHRASES_PER_TASK if count > 1 else len(missing)
     tasks = [missing[i : i + size] for i in range(0, len(missing), size)]
     workers: list[subprocess.Popen] = []
-    made: list[dict] = []
+    made = 0
     scratch = _scratch_folder()
     try:
         # Someone waiting for the first phrases: one worker starts alone, the others once it
         # answers (on 2 cores, two voices loading side by side took 3.4 s, one alone 2.1 s).
-        for _ in range(1 if arrived else count):
+        for _ in range(1 if first_soon else count):
             workers.append(_start_worker(hello, scratch))
         with selectors.DefaultSelector() as selector:
             for worker in workers:
@@ -196,20 +198,19 @@ def synthesize_in_workers(
                         if answer is None:  # its task is done
                             _give(key.data, tasks, batch, selector, key.fileobj)
                             break
-                        made += answer
+                        made += len(answer)
                         if len(workers) < count and tasks:
                             workers.append(_start_worker(hello, scratch))
                             _give(workers[-1], tasks, batch, selector)
                         if arrived:
                             arrived(answer)
                         if progress:
-                            progress(len(made), len(missing))
+                            progress(made, len(missing))
     except BrokenPipeError:  # a worker died: the same as one that stops answering
         raise SpeechError(f"the speech engine ({engine.name}) crashed; try again") from None
     finally:
         _stop(workers)
         shutil.rmtree(scratch, ignore_errors=True)
-    return made
 
 
 def _scratch_folder() -> str:

@@ -112,10 +112,18 @@ class EspeakEngine:
             return
         speaker = _ready(find_voice(speaking.voice, self.voices()).id, speaking.rate)
         read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
+        try:
+            pid = os.fork()
+        except OSError as e:  # too many processes (EAGAIN)
             os.close(read_end)
-            _relay(speaker, texts, write_end)
+            os.close(write_end)
+            raise SpeechError(f"espeak-ng cannot start: {e.strerror}") from None
+        if pid == 0:  # the relay: whatever happens, it never returns into the caller's stack
+            try:
+                os.close(read_end)
+                _relay(speaker, texts, write_end)
+            finally:
+                os._exit(1)
         os.close(write_end)
         try:
             with os.fdopen(read_end, "rb") as relayed:
@@ -181,8 +189,9 @@ def _relay(speaker: _Speaker, texts: list[str], out: int) -> None:
     status 2 and a message for a phrase espeak-ng failed on). Never returns."""
     code = 0
     waiting = iter(texts)
-    speaking_now = deque(_fork_saying(speaker, t) for t in islice(waiting, FORKS_AT_ONCE))
-    try:
+    speaking_now: deque[tuple[int, int, str]] = deque()
+    try:  # the first forks too: one that fails (EMFILE, EAGAIN) ends the relay, not more
+        speaking_now.extend(_fork_saying(speaker, t) for t in islice(waiting, FORKS_AT_ONCE))
         with os.fdopen(out, "wb") as answers:
             while speaking_now:
                 child = speaking_now.popleft()
@@ -227,7 +236,12 @@ def _said_in_a_fork(speaker: _Speaker, text: str) -> bytes:
 def _fork_saying(speaker: _Speaker, text: str) -> tuple[int, int, str]:
     """A child process saying `text`: its pid, the pipe its samples come through, the text."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        raise
     if pid == 0:  # the child: speak, hand the samples over, vanish (no cleanup: not ours)
         code = 0
         try:
