@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,13 +67,21 @@ def pcm_of(cue: Cue) -> bytes:
 WORDS = b"\7\0" * 2205  # 0.1 s, the re-orienting words
 
 
-def make(tmp_path: Path, text: str = ROUTINE):
+def make(
+    tmp_path: Path,
+    text: str = ROUTINE,
+    clock: FakeClock | None = None,
+    say_now: Callable[[str], bytes] | None = None,
+    background: Callable[[Callable[[], None]], None] | None = None,
+):
+    """A player on a fake clock and sink; by default the words it says are recorded in
+    `said` and made at once (`run_now`)."""
     timeline = timeline_of(tmp_path, text)
-    clock = FakeClock()
+    clock = clock or FakeClock()
     sink = RecordingSink(clock)
     said: list[str] = []
 
-    def say_now(words: str) -> bytes:
+    def say_recorded(words: str) -> bytes:
         said.append(words)
         return WORDS
 
@@ -84,8 +93,8 @@ def make(tmp_path: Path, text: str = ROUTINE):
         clock,
         clock.wait_until,
         statuses.append,
-        say_now,
-        background=run_now,
+        say_now or say_recorded,
+        background=background or run_now,
     )
     return timeline, clock, sink, player, said, statuses
 
@@ -382,12 +391,9 @@ def test_where_am_i_words_that_would_be_late_are_made_again_for_when_they_are_sa
     # Asked for inside a long instruction: the first silence that holds them is the hold's,
     # more than WHERE_STALE after the moment they were made for. What they say then (no hold
     # yet) would be out of date: they are made again for that silence, and only those played.
-    timeline = timeline_of(tmp_path, LONG_FIRST)
     clock = FakeClock()
-    sink = RecordingSink(clock)
     speaker = Speaker(clock)
-    player = Player(timeline, pcm_of, sink, clock, clock.wait_until, say_now=speaker)
-    player.background = run_now
+    timeline, _, sink, player, _, _ = make(tmp_path, LONG_FIRST, clock, speaker)
     origin = clock() + LEAD_IN
     clock.at(origin + 0.5, WHERE)
     assert player.run().finished
@@ -411,10 +417,9 @@ def test_where_am_i_words_are_made_again_at_most_where_tries_times(tmp_path):
     # Each making takes longer than the time allowed for it (a machine slowing down), so the
     # words come out late each time: made WHERE_TRIES times in all, and the last ones said as
     # they are, once, in a silence.
-    timeline, clock, sink, _, _, _ = make(tmp_path)
+    clock = FakeClock()
     speaker = Speaker(clock, took=(3.0, 8.0, 20.0, 50.0, 120.0))
-    player = Player(timeline, pcm_of, sink, clock, clock.wait_until, say_now=speaker)
-    player.background = run_now
+    timeline, _, sink, player, _, _ = make(tmp_path, clock=clock, say_now=speaker)
     origin = clock() + LEAD_IN
     clock.at(origin + timeline.holds[0].start / RATE + 5.0, WHERE)
     assert player.run().finished
@@ -430,10 +435,9 @@ def test_where_am_i_words_are_made_again_at_most_where_tries_times(tmp_path):
 def test_each_press_of_where_am_i_has_its_own_tries(tmp_path):
     # Two presses in one hold; the first making of each comes out late (3 s), the second in
     # time: each press has its words made again once, and both second makings are played.
-    timeline, clock, sink, _, _, _ = make(tmp_path)
+    clock = FakeClock()
     speaker = Speaker(clock, took=(3.0, 0.0, 3.0, 0.0))
-    player = Player(timeline, pcm_of, sink, clock, clock.wait_until, say_now=speaker)
-    player.background = run_now
+    timeline, _, sink, player, _, _ = make(tmp_path, clock=clock, say_now=speaker)
     hold = clock() + LEAD_IN + timeline.holds[0].start / RATE
     clock.at(hold + 5.0, WHERE)
     clock.at(hold + 16.0, WHERE)  # the first words said, and "Halfway." too
@@ -461,21 +465,15 @@ class LateClock(FakeClock):
 
 
 def test_where_am_i_words_made_before_a_skip_are_never_said(tmp_path):
-    timeline = timeline_of(tmp_path)
     clock = LateClock()
-    sink = RecordingSink(clock)
     speaker = Speaker(clock)
-    origin = clock() + LEAD_IN
-    hold = origin + timeline.holds[0].start / RATE
-    player = Player(
-        timeline,
-        pcm_of,
-        sink,
-        clock,
-        clock.wait_until,
+    timeline, _, sink, player, _, _ = make(
+        tmp_path,
+        clock=clock,
         say_now=speaker,
         background=lambda job: clock.jobs.append((hold + 2.8, job)),  # done after the skip
     )
+    hold = clock() + LEAD_IN + timeline.holds[0].start / RATE  # set before the player runs
     clock.at(hold + 2.0, WHERE)
     clock.at(hold + 2.5, NEXT)
     assert player.run().finished
