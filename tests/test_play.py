@@ -367,6 +367,33 @@ def sounded(recorder) -> np.ndarray:
     return np.flatnonzero(np.frombuffer(bytes(recorder.data[: len(recorder.data) // 2 * 2]), "<i2"))
 
 
+def play_gated(card, tmp_path: Path, engine: str = "GatedEspeak") -> tuple[subprocess.Popen, dict]:
+    """`play` of the GATED routine by a fake espeak from `fakes` that makes the later steps'
+    phrases only once tmp_path/gate exists, on a cold cache; returns it and its environment."""
+    env = {
+        **card.env,
+        "PYTHONPATH": str(Path(__file__).parent),
+        "VOICEGUIDE_CACHE": str(tmp_path / "cold-cache"),
+        "VOICEGUIDE_TEST_GATE": str(tmp_path / "gate"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    command = GATED_PLAY.replace("fakes:GatedEspeak", f"fakes:{engine}")
+    play = subprocess.Popen(
+        [sys.executable, "-c", command, "play", str(tmp_path / "gated.yaml"), "--engine",
+         "gated"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    return play, env
+
+
+def first_heard(recorder, play: subprocess.Popen) -> np.ndarray:
+    """What has sounded once something has (or the session ended, or a minute passed)."""
+    deadline = time.monotonic() + 60
+    while not len(sounded(recorder)) and time.monotonic() < deadline and play.poll() is None:
+        time.sleep(0.1)
+    return sounded(recorder)
+
+
 def test_a_cold_session_starts_before_its_later_steps_are_made_and_plays_as_exported(
     card, tmp_path: Path
 ):
@@ -375,27 +402,14 @@ def test_a_cold_session_starts_before_its_later_steps_are_made_and_plays_as_expo
     assert result.returncode == 0, result.stderr
     audio, timeline = exported_audio(tmp_path, "gated")
     gate = tmp_path / "gate"
-    env = {
-        **card.env,
-        "PYTHONPATH": str(Path(__file__).parent),
-        "VOICEGUIDE_CACHE": str(tmp_path / "cold-cache"),
-        "VOICEGUIDE_TEST_GATE": str(gate),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    }
     recorder = soundcard.Recorder(card)
-    play = subprocess.Popen(
-        [sys.executable, "-c", GATED_PLAY, "play", str(tmp_path / "gated.yaml"), "--engine",
-         "gated"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    play, _ = play_gated(card, tmp_path)
     try:
         # The first step is heard while the later ones cannot be made yet.
-        deadline = time.monotonic() + 60
-        while not len(sounded(recorder)) and time.monotonic() < deadline and play.poll() is None:
-            time.sleep(0.1)
-        assert len(sounded(recorder)), "nothing was heard before the later steps were made"
+        heard = first_heard(recorder, play)
+        assert len(heard), "nothing was heard before the later steps were made"
         # Opened once the first step is over (it lasts about 5 s): play waits, then goes on.
-        first_sound = int(sounded(recorder)[0])
+        first_sound = int(heard[0])
         step_end = round(timeline["steps"][0]["end"] * 22050)
         while len(recorder.data) // 2 < first_sound + step_end + 22050 and play.poll() is None:
             time.sleep(0.1)
@@ -428,25 +442,10 @@ def test_the_later_steps_failing_play_the_first_to_its_end_then_one_line_and_jou
 ):
     (tmp_path / "gated.yaml").write_text(GATED)
     gate = tmp_path / "gate"
-    env = {
-        **card.env,
-        "PYTHONPATH": str(Path(__file__).parent),
-        "VOICEGUIDE_CACHE": str(tmp_path / "cold-cache"),
-        "VOICEGUIDE_TEST_GATE": str(gate),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    }
     recorder = soundcard.Recorder(card)
-    failing = GATED_PLAY.replace("fakes:GatedEspeak", "fakes:FailingEspeak")
-    play = subprocess.Popen(
-        [sys.executable, "-c", failing, "play", str(tmp_path / "gated.yaml"), "--engine",
-         "gated"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    play, env = play_gated(card, tmp_path, "FailingEspeak")
     try:
-        deadline = time.monotonic() + 60
-        while not len(sounded(recorder)) and time.monotonic() < deadline and play.poll() is None:
-            time.sleep(0.1)
-        assert len(sounded(recorder)), "nothing was heard before the later steps failed"
+        assert len(first_heard(recorder, play)), "nothing was heard before the later steps failed"
         gate.touch()  # the later steps' phrases fail now, while the first step plays
         _, err = play.communicate(timeout=120)
     finally:
