@@ -1,5 +1,5 @@
-"""Shared fixtures. The phrase cache is shared by the whole run (each phrase is synthesized
-once); tests about a cold cache make their own."""
+"""Shared fixtures. The phrase cache is shared by the whole run, every xdist worker included
+(each phrase is synthesized once); tests about a cold cache make their own."""
 
 from __future__ import annotations
 
@@ -26,7 +26,15 @@ def pytest_configure(config) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_cache(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("phrase-cache")
+    """One phrase cache for the whole run. Under pytest-xdist every worker has a base temp of
+    its own inside the run's: the cache goes beside them, so each phrase is still synthesized
+    once a run. Safe with several writers: an entry is published whole with a hard link (see
+    voiceguide/cache.py), and a run stays far below the cache's size limit, so none is pruned."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.getbasetemp().parent / "phrase-cache"
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("phrase-cache")
     previous = os.environ.get("VOICEGUIDE_CACHE")
     os.environ["VOICEGUIDE_CACHE"] = str(path)
     yield path
