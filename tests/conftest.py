@@ -24,6 +24,32 @@ def pytest_configure(config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+# The test files that take longest (most of it waiting on real-time playback or synthesizing
+# with Piper), longest first. They run first, so under pytest-xdist (`--dist loadfile
+# --no-loadscope-reorder`, pyproject.toml) the short files fill in around them at the end
+# instead of one long file starting last and keeping one worker busy alone.
+LONGEST_FIRST = (
+    "test_play.py",
+    "test_piper.py",
+    "test_formats.py",
+    "test_mpris.py",
+    "test_suspend.py",
+    "test_commit.py",
+    "test_edges.py",
+    "test_packaging.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest test files first, each file's tests still together and in their order."""
+
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: every other file keeps its place
+
+
 @pytest.fixture(scope="session", autouse=True)
 def shared_cache(tmp_path_factory) -> Path:
     """One phrase cache for the whole run. Under pytest-xdist every worker has a base temp of
