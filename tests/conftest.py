@@ -24,19 +24,21 @@ def pytest_configure(config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-# The test files that take longest (most of it waiting on real-time playback or synthesizing
-# with Piper), longest first. They run first, so under pytest-xdist (`--dist loadfile
-# --no-loadscope-reorder`, pyproject.toml) the short files fill in around them at the end
-# instead of one long file starting last and keeping one worker busy alone.
+# The test files that take longest (measured with --durations=0; most of it is waiting on
+# real-time playback, or Piper synthesizing), longest first. They run first, so under
+# pytest-xdist (`--dist loadfile --no-loadscope-reorder`, pyproject.toml) the short files fill
+# in around them at the end instead of one long file starting last on one worker alone.
 LONGEST_FIRST = (
     "test_play.py",
     "test_piper.py",
-    "test_formats.py",
     "test_mpris.py",
     "test_suspend.py",
-    "test_commit.py",
+    "test_formats.py",
     "test_edges.py",
+    "test_commit.py",
     "test_packaging.py",
+    "test_journal.py",
+    "test_faults.py",
 )
 
 
