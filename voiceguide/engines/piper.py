@@ -10,7 +10,9 @@ Settings that matter (DESIGN.md, "Known ground, more"):
 - no noise (noise_scale and noise_w_scale 0): lengths and bytes then repeat exactly, in any
   process; with Piper's default noise they vary by about 2 %;
 - Piper's own per-sentence peak normalisation is off: voiceguide's finishing levels speech;
-- length_scale follows --rate so that Piper's pace matches espeak's at the same rate.
+- length_scale follows --rate so that Piper's pace matches espeak's at the same rate;
+- the graph is not optimised, and onnxruntime is below 1.24 (the extra): loading the voice is
+  what play's first sound waits for longest.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class PiperEngine:
         return (
             f"piper-tts {version('piper-tts')} onnxruntime {version('onnxruntime')}"
             f" pace {ESPEAK_SECONDS_A_WORD}/{PIPER_FLOOR}/{PIPER_SLOPE} noise 0 gap {SENTENCE_GAP}"
+            " graph unoptimised"
         )
 
     def voices(self) -> list[Voice]:
@@ -191,6 +194,10 @@ def load_voice(path: Path):
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
+    # Unoptimised: optimising the graph took a seventh of loading the packaged voice (0.57 ->
+    # 0.49 s, onnxruntime 1.23) and won nothing after it (the same seconds a phrase, measured).
+    # Its float sums round differently, so `identity` says so.
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
         session = onnxruntime.InferenceSession(
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
