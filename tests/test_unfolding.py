@@ -106,6 +106,33 @@ def test_a_warm_cache_gives_the_whole_session_at_once(unfold: Unfold, volume: fl
         assert again.wait().timeline == again.first.timeline
 
 
+def test_the_chimes_are_made_while_the_first_phrases_are(tmp_path: Path, unfold: Unfold):
+    # The first sound waits for the first phrases, not for the chimes after them: with the
+    # first phrase held back, the chimes are in the cache already (nothing else can be).
+    import threading
+
+    from voiceguide.sounds import load_chimes
+    from voiceguide.speech import DEFAULT_VOLUME
+
+    engine = GatedEngine("Find")
+    started: list[Unfolding] = []
+    thread = threading.Thread(target=lambda: started.append(unfold(engine)), daemon=True)
+    thread.start()
+    cache = tmp_path / "cache"
+    deadline = time.monotonic() + 60
+    while not (engine.asked and list(cache.glob("*/*.wav"))) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert engine.asked == ["Find the spot."] and not started  # still held back
+    assert list(cache.glob("*/*.wav")), "no chime made while the first phrase was"
+    engine.open()
+    thread.join(60)
+    # Made at the usual rate, then again at the fake voice's own: the chimes are the session's.
+    rate = started[0].first.timeline.sample_rate
+    assert rate != 22050 and started[0].chimes == load_chimes(
+        routine(tmp_path), rate, DEFAULT_VOLUME, PhraseCache(cache)
+    )
+
+
 def test_starting_at_a_later_step_waits_for_the_steps_before_it_too(unfold: Unfold):
     engine = GatedEngine()
     engine.open()  # 'Then' phrases are those of step 2: it needs them to be laid out

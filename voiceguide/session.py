@@ -17,6 +17,7 @@ from voiceguide.cache import Entry, PhraseCache
 from voiceguide.engines import default_engine, get_engine
 from voiceguide.errors import Problem, RoutineError, SpeechError
 from voiceguide.phrases import (
+    DEFAULT_SAMPLE_RATE,
     Phrases,
     SynthesisProgress,
     full_volume_sources,
@@ -239,6 +240,10 @@ class Unfolding:
         )
         self._making.start()
         try:  # whatever fails from here (Ctrl-C, a chime file, a layout), no worker stays
+            # The chimes meanwhile, at the usual rate: the phrases' rate is known once they
+            # arrive, and the first sound need not wait for the chimes after them.
+            volume = parts.speaking.volume
+            chimes = sounds.load_chimes(routine, DEFAULT_SAMPLE_RATE, volume, parts.cache)
             # What the first step played needs (some phrase, for its sample rate, if nothing).
             needed = compiler.phrases(parts.script, first_step) or texts[:1]
             with self._changed:
@@ -246,7 +251,9 @@ class Unfolding:
             if self._failed is None:
                 first = {text: self._arrived[text] for text in needed}
                 rate = Phrases(first, parts.speaking.voice).sample_rate
-                self.chimes = sounds.load_chimes(routine, rate, parts.speaking.volume, parts.cache)
+                if rate != DEFAULT_SAMPLE_RATE:  # a voice of another rate: made again at its rate
+                    chimes = sounds.load_chimes(routine, rate, volume, parts.cache)
+                self.chimes = chimes
             self.first = self.latest()
         except BaseException:
             self.stop()
