@@ -7,6 +7,7 @@ and the engine are imported inside the commands, so `voiceguide --help` starts f
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import math
 import os
@@ -795,6 +796,9 @@ def main() -> None:
         with contextlib.suppress(OSError):  # the terminal may be gone
             click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    # What is left is freed as the interpreter ends; its last collections, looking through
+    # every object for cycles first, took 10 ms of a warm export's 0.2 s.
+    gc.freeze()
     sys.exit(code or 0)
 
 
