@@ -210,6 +210,16 @@ def test_phrases_said_at_once_are_the_phrases_said_one_by_one():
     assert _children() == before
 
 
+def test_the_phrases_are_being_said_before_the_first_is_asked_for():
+    # So that the worker can load numpy meanwhile; closed unread, nothing is left running.
+    engine, speaking = EspeakEngine(), SpeechSettings("en-us", 135, 0.9)
+    before = _children()
+    said = engine.synthesize_many(["Breathe in.", "Let go."], speaking)
+    assert _children() - before  # the relay, speaking
+    said.close()
+    assert _children() == before
+
+
 RELAY_FORK_FAILS = """
 import errno, os, sys
 from voiceguide.engines import espeak

@@ -89,20 +89,26 @@ def synthesized(
     """Each item's entry (its copy at `gain`, below 1), described: those the cache has
     first, then each as it is made. The copies are made here, where numpy is loaded anyway
     and the engine's forks speak meanwhile: the caller need not load it."""
-    from voiceguide.finishing import finish  # numpy: only where phrases are made
-
     cache = PhraseCache(cache_root)
     voice = voice_of(engine, speaking.voice).id
     # Another process sharing the cache may have made some since the caller looked.
     entries = {key: cache.get(key) for _, key in items}
     missing = [(text, key) for text, key in items if entries[key] is None]
+    texts = [text for text, _ in missing]
+    many = getattr(engine, "synthesize_many", None)  # one that says several at once
+    # Started before numpy is imported: an engine that speaks in other processes (espeak's
+    # forks) is already speaking while this process loads it.
+    if many and texts:
+        clips = many(texts, speaking)
+    else:
+        clips = (engine.synthesize(text, speaking) for text in texts)
+
+    from voiceguide.finishing import finish  # numpy: only where phrases are made
+
     for text, key in items:
         if entries[key] is not None:
             copy = cache.copy_at(key, replace(entries[key], gain=gain), engine.name)
             yield {"text": text, **copy.describe()}
-    texts = [text for text, _ in missing]
-    many = getattr(engine, "synthesize_many", None)  # one that says several at once
-    clips = many(texts, speaking) if many else (engine.synthesize(t, speaking) for t in texts)
     for (text, key), clip in zip(missing, clips, strict=True):
         with _not_stopped_midway():
             entry = cache.put(key, finish(clip, speaking.volume), voice, engine.name)
