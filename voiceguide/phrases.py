@@ -146,6 +146,7 @@ def prepare_phrases(
     keep: frozenset[Path] = frozenset(),
     arrived: Arrived | None = None,
     stop: threading.Event | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Phrases:
     """Every text's clip, synthesizing only those the cache lacks. The engine is given each
     text as `pronunciation` says it; the clips are kept by the written text. Clips are made
@@ -156,7 +157,8 @@ def prepare_phrases(
     Texts are made in the order given; `arrived` hears of the texts' clips as soon as they
     are ready (all those in the cache at once, in one call), and setting `stop` ends the
     synthesis (Stopped). With `arrived`, someone waits for the first texts: the workers
-    start one at a time, the first sooner."""
+    start one at a time, the first sooner. `meanwhile` is called while the workers make the
+    missing texts (not at all if none is missing)."""
     spoken, keys = _keys(texts, speaking, engine, cache, pronunciation)
     full = replace(speaking, volume=1.0)
     gain = speaking.volume
@@ -195,9 +197,11 @@ def prepare_phrases(
         if getattr(engine, "isolate", True):
             workers.synthesize_in_workers(
                 engine, full, cache.root, items, progress, made_now, stop, gain,
-                first_soon=arrived is not None,
+                first_soon=arrived is not None, meanwhile=meanwhile,
             )  # fmt: skip
         else:  # an engine that is safe in this process, like the test suite's
+            if meanwhile is not None:
+                meanwhile()
             for described in workers.synthesized(engine, full, cache.root, items, gain):
                 if stop is not None and stop.is_set():
                     raise workers.Stopped

@@ -66,6 +66,7 @@ class _VoiceStruct(ctypes.Structure):
 class EspeakEngine:
     name = "espeak"
     default_voice = "en-us"
+    sample_rate = SAMPLE_RATE  # of every voice: known before any phrase is made
     # One worker process, given every phrase at once, which says them in forks, one more than
     # the cores at once (`synthesize_many`): a worker a core cost an interpreter and numpy
     # apiece (0.2 s of CPU each) and spoke no faster. Without fork (Windows), a process a core.
