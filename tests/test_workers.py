@@ -43,6 +43,7 @@ def test_workers_never_import_code_from_the_current_folder(tmp_path: Path, priva
     marker = tmp_path / "foreign code ran"
     (here / "voiceguide" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     (here / "voiceguide" / "workers.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (here / "voiceguide" / "worker.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     env = {"VOICEGUIDE_CACHE": str(tmp_path / "cache"), "TMPDIR": str(private_tmp)}
     result = run("show", "back-massage-ball", cwd=here, env=env)
     assert (result.returncode, result.stderr) == (0, "")
@@ -66,7 +67,7 @@ def test_a_killed_worker_leaves_no_scratch_folder(tmp_path: Path, private_tmp: P
     deadline = time.monotonic() + 60
     while killed is None and time.monotonic() < deadline and parent.poll() is None:
         for pid in _children(parent.pid):
-            if b"voiceguide.workers" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if b"voiceguide.worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 os.kill(pid, signal.SIGKILL)  # the worst end: no cleanup of its own
                 killed = pid
                 break

@@ -11,6 +11,7 @@ A worker may be started before anyone knows whether a phrase is missing (`early_
 `export` starts one as it begins); it waits for its first line, and one not needed is ended.
 Workers that have made everything are waited for by a thread, while the caller goes on.
 
+The worker's side is `voiceguide.worker` (which imports none of this module's machinery).
 The protocol is JSON lines: the first line on the worker's stdin carries the engine (pickled,
 base64); each further line is a batch of phrases, answered by a line for each phrase as it is
 made, then one saying the batch is done (or the error that ended it). The answers go to a
@@ -28,7 +29,6 @@ import pickle
 import re
 import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,13 +36,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from voiceguide.cache import PhraseCache
-from voiceguide.errors import OutputError, SpeechError, VoiceguideError
+from voiceguide.errors import OutputError, SpeechError
 from voiceguide.files import process_alive
-from voiceguide.speech import SpeechEngine, SpeechSettings, silence_stdout, voice_of
+from voiceguide.speech import SpeechEngine, SpeechSettings
+from voiceguide.worker import synthesized
+
+__all__ = ["early_worker", "synthesize_in_workers", "synthesized", "worker_count"]
 
 PHRASES_PER_TASK = 4
 ANSWER_SECONDS = 24  # a worker silent this long is hung: with the 5 s to stop it, within 30 s
@@ -50,7 +52,7 @@ SCRATCH_PREFIX = "voiceguide-workers-"
 # The worker's first lines, run by an isolated interpreter: the caller's path, then the worker.
 _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]);"
-    " import voiceguide.workers as w; w.main()"
+    " import voiceguide.worker as w; w.main()"
 )
 MAX_WORKERS = 8
 WAKE_SECONDS = 0.1  # how often a caller that may be told to stop looks whether it is
@@ -62,96 +64,6 @@ class Stopped(Exception):
 
 
 _RAISED_IN_WORKERS = {error.__name__: error for error in (SpeechError, OutputError)}
-
-# -- the worker's side
-
-
-def serve(requests, answers) -> None:
-    hello = requests.readline()
-    if not hello:  # started early, and not needed after all
-        return
-    engine = pickle.loads(base64.b64decode(json.loads(hello)["engine"]))
-    for line in requests:
-        batch = json.loads(line)
-        try:
-            speaking = SpeechSettings(**batch["speaking"])
-            gain = batch.get("gain", 1.0)
-            made = synthesized(engine, speaking, Path(batch["cache"]), batch["items"], gain)
-            for entry in made:  # each as it is made: the caller sees that the worker lives
-                _send(answers, {"made": [entry]})
-            answer = {"done": True}
-        except VoiceguideError as e:
-            answer = {"error": str(e), "type": type(e).__name__}
-        _send(answers, answer)
-
-
-def _send(answers, answer: dict) -> None:
-    answers.write(json.dumps(answer) + "\n")
-    answers.flush()
-
-
-def synthesized(
-    engine, speaking: SpeechSettings, cache_root: Path, items: list, gain: float = 1.0
-) -> Iterator[dict]:
-    """Each item's entry (its copy at `gain`, below 1), described: those the cache has
-    first, then each as it is made. The copies are made here, where numpy is loaded anyway
-    and the engine's forks speak meanwhile: the caller need not load it."""
-    cache = PhraseCache(cache_root)
-    voice = voice_of(engine, speaking.voice).id
-    # Another process sharing the cache may have made some since the caller looked.
-    entries = {key: cache.get(key) for _, key in items}
-    missing = [(text, key) for text, key in items if entries[key] is None]
-    texts = [text for text, _ in missing]
-    many = getattr(engine, "synthesize_many", None)  # one that says several at once
-    # Started before numpy is imported: an engine that speaks in other processes (espeak's
-    # forks) is already speaking while this process loads it.
-    if many and texts:
-        clips = many(texts, speaking)
-    else:
-        clips = (engine.synthesize(text, speaking) for text in texts)
-
-    from voiceguide.finishing import finish  # numpy: only where phrases are made
-
-    for text, key in items:
-        if entries[key] is not None:
-            copy = cache.copy_at(key, replace(entries[key], gain=gain), engine.name)
-            yield {"text": text, **copy.describe()}
-    for (text, key), clip in zip(missing, clips, strict=True):
-        with _not_stopped_midway():
-            entry = cache.put(key, finish(clip, speaking.volume), voice, engine.name)
-            copy = cache.copy_at(key, replace(entry, gain=gain), engine.name)
-        yield {"text": text, **copy.describe()}
-
-
-_WRITING: list[bool] = []  # an entry is being written: a stop waits until it is whole
-_STOP_ASKED: list[bool] = []
-
-
-@contextmanager
-def _not_stopped_midway() -> Iterator[None]:
-    """A stop asked for while an entry is written comes after it, so that a worker never
-    leaves a temporary file in the cache: with the synthesis in forks, the worker spends
-    most of its time writing entries. (Masking the signal would not do: numpy's threads
-    would take it.)"""
-    _WRITING.append(True)
-    try:
-        yield
-    finally:
-        _WRITING.pop()
-    if _STOP_ASKED:
-        sys.exit(1)
-
-
-def _stop_asked(signum, frame) -> None:
-    """Told to stop: end like a normal exit (finally blocks and scratch folders are cleaned
-    up), now or once the entry being written is whole."""
-    if _WRITING:
-        _STOP_ASKED.append(True)
-    else:
-        sys.exit(1)
-
-
-# -- the caller's side
 
 
 def worker_count(missing: int) -> int:
@@ -397,15 +309,3 @@ def _answers(worker, engine: SpeechEngine) -> list[list[dict] | None]:
             raise _RAISED_IN_WORKERS.get(answer["type"], SpeechError)(answer["error"])
         answers.append(None if answer.get("done") else answer["made"])
     return answers
-
-
-def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    signal.signal(signal.SIGTERM, _stop_asked)
-    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    silence_stdout()
-    serve(sys.stdin, answers)
-
-
-if __name__ == "__main__":
-    main()
