@@ -174,11 +174,11 @@ def test_an_early_worker_not_needed_ends_and_leaves_nothing(tmp_path: Path, monk
     from voiceguide import workers
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its scratch folder goes
-    before = set(_children(os.getpid()))
+    before = set(_children(os.getpid()))  # (earlier tests' workers may still be ending)
     with workers.early_worker():
-        started = set(_children(os.getpid())) - before
-        assert len(started) == 1 and len(list(tmp_path.iterdir())) == 1
-    assert set(_children(os.getpid())) == before  # ended and reaped
+        [started] = set(_children(os.getpid())) - before
+        assert len(list(tmp_path.iterdir())) == 1  # its scratch folder
+    assert started not in _children(os.getpid())  # ended and reaped
     assert list(tmp_path.iterdir()) == []
 
 
@@ -215,7 +215,8 @@ def test_the_callers_own_work_is_done_while_the_workers_speak(tmp_path: Path, mo
     heard: list = []
     prepare_phrases(
         texts, speaking, SlowEngine(), PhraseCache(tmp_path),
-        progress=lambda done, of: heard.append(done), meanwhile=lambda: heard.append("mine"),
+        progress=lambda done, of: heard.append(done),
+        meanwhile=lambda: heard.append("mine") or frozenset(),
     )  # fmt: skip
     assert heard == ["mine", 1, 2, 3]  # before any phrase arrived
     heard.clear()

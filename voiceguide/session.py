@@ -198,8 +198,10 @@ def build_session(
     rate = getattr(parts.engine, "sample_rate", None)
     early: dict[str, Clip] = {}
 
-    def chimes_meanwhile() -> None:
-        early.update(sounds.load_chimes(routine, rate, volume, parts.cache))
+    def chimes_meanwhile() -> frozenset[Path]:  # spared by the prune that follows them
+        used: set[Path] = set()
+        early.update(sounds.load_chimes(routine, rate, volume, parts.cache, used))
+        return frozenset(used)
 
     phrases = prepare_phrases(
         compiler.phrases(parts.script), parts.speaking, parts.engine, parts.cache, progress,

@@ -82,15 +82,15 @@ def synthesize_in_workers(
     stop: threading.Event | None = None,
     gain: float = 1.0,
     first_soon: bool = False,
-    meanwhile: Callable[[], None] | None = None,
-) -> None:
+    meanwhile: Callable[[], frozenset[Path]] | None = None,
+) -> frozenset[Path]:
     """Every missing phrase made (at `gain` below 1, its copy at that volume). Phrases are
     handed out in the order given, so the first ones arrive first; `arrived` hears of each
     answer, described, as it comes. With `first_soon` (someone waits for the first ones:
     play) the first come sooner: the other workers start once the first has answered; else
     (export) all start at once. `meanwhile` is called once the workers have their phrases:
-    this process's own work, done while they speak. Setting `stop` ends the workers and
-    raises Stopped."""
+    this process's own work, done while they speak; what it returns is returned. Setting
+    `stop` ends the workers and raises Stopped."""
     hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
     batch = {"speaking": asdict(speaking), "cache": str(cache_root), "gain": gain}
     # An engine may want fewer: one that loads a large model, or forks for every phrase.
@@ -102,6 +102,7 @@ def synthesize_in_workers(
     workers: list[subprocess.Popen] = []
     made = 0
     done = False
+    spared: frozenset[Path] = frozenset()
     spare = _SPARES.pop() if _SPARES else None  # started early: past its start-up by now
     scratch = spare.scratch if spare else _scratch_folder()
     try:
@@ -116,7 +117,7 @@ def synthesize_in_workers(
             for worker in workers:
                 _give(worker, tasks, batch, selector)
             if meanwhile is not None:
-                meanwhile()
+                spared = meanwhile()
             heard = time.monotonic()
             while selector.get_map():
                 ready = selector.select(timeout=WAKE_SECONDS if stop else ANSWER_SECONDS)
@@ -150,6 +151,7 @@ def synthesize_in_workers(
         else:
             _stop(workers)
             shutil.rmtree(scratch, ignore_errors=True)
+    return spared
 
 
 def _end_meanwhile(workers: list[subprocess.Popen], scratch: str) -> None:
