@@ -247,20 +247,3 @@ def test_the_chimes_are_made_while_an_engine_that_knows_its_rate_speaks(
     )
     assert made[0] == ("chimes", 16000) and made.count(("chimes", 16000)) == 1  # once, first
     assert built.chimes == sounds.load_chimes(built.routine, 16000, 0.9, PhraseCache(tmp_path))
-
-
-@pytest.mark.parametrize("own", [None, "4096"])
-def test_workers_keep_freed_memory_for_the_next_phrase(tmp_path: Path, monkeypatch, own):
-    import tempfile
-
-    from voiceguide import workers
-
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    if own is None:
-        monkeypatch.delenv("MALLOC_TOP_PAD_", raising=False)
-    else:
-        monkeypatch.setenv("MALLOC_TOP_PAD_", own)  # the user's own choice stays
-    with workers.early_worker():
-        [worker] = [spare.worker for spare in workers._SPARES]
-        environment = Path(f"/proc/{worker.pid}/environ").read_bytes().split(b"\0")
-    assert f"MALLOC_TOP_PAD_={own or 32 << 20}".encode() in environment

@@ -261,18 +261,10 @@ def _spawn(scratch: str) -> subprocess.Popen:
             stderr=subprocess.DEVNULL,
             text=True,
             encoding="utf-8",
-            env=_worker_environment(scratch),
+            env={**os.environ, "TMPDIR": scratch},
         )
     except OSError as e:  # too few file descriptors or processes left, say
         raise SpeechError(f"cannot start the speech engine's workers: {e.strerror}") from None
-
-
-def _worker_environment(scratch: str) -> dict[str, str]:
-    # MALLOC_TOP_PAD_ (unless set already): glibc keeps 32 MB free at the top of the heap
-    # rather than handing memory back as each phrase's arrays are freed. Without it, numpy's
-    # arrays for every phrase faulted 14,000 pages in again: 25 ms of CPU for 64 phrases, a
-    # cold export 0.02 s longer. Other C libraries ignore it.
-    return {"MALLOC_TOP_PAD_": str(32 << 20), **os.environ, "TMPDIR": scratch}
 
 
 def _import_path() -> list[str]:

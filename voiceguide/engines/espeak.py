@@ -112,6 +112,7 @@ class EspeakEngine:
         caller, finishing clips between forks, spent 0.15 s of CPU on that for 64 phrases."""
         if not hasattr(os, "fork"):
             return (self.synthesize(text, speaking) for text in texts)
+        _keep_freed_memory()
         clips = self._relayed_clips(texts, speaking)
         next(clips)  # the relay is forked and speaking; from here, closing the clips ends it
         return clips
@@ -141,6 +142,16 @@ class EspeakEngine:
                     yield Clip(_relayed(relayed, text), SAMPLE_RATE)
         finally:  # stopped early (an error): the relay drains its forks and ends
             os.waitpid(pid, 0)
+
+
+def _keep_freed_memory() -> None:
+    """glibc keeps 32 MB free at the top of this process's heap rather than handing memory
+    back as each phrase's arrays are freed: the worker saying every phrase otherwise faulted
+    14,000 pages in again for 64 phrases (25 ms of CPU; a cold export of the hour 0.02 s
+    longer). Not for Piper's workers: no faster, 17 MB more each."""
+    with suppress(OSError, AttributeError):
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None).mallopt(-2, 32 << 20)  # M_TOP_PAD
 
 
 def _widen(pipe_end: int) -> None:
