@@ -193,3 +193,11 @@ class FailingEspeak(GatedEspeak):
         if text.startswith("Then"):
             raise SpeechError(f"espeak-ng failed on '{text}' (on purpose)")
         return clip
+
+
+class SlowRateKnownEngine(SlowEngine):
+    """The slow engine, saying beforehand at what rate it speaks (as espeak does): the chimes
+    can be made while it speaks (run in a worker: PYTHONPATH must find this)."""
+
+    name = "slow-rate-known"
+    sample_rate = 16000

@@ -298,7 +298,7 @@ def test_a_problem_found_once_the_first_step_is_made_leaves_no_worker_behind(
         with pytest.raises(RoutineError, match=r"bad\.wav"):
             Unfolding(load_routine(path), SpeechSettings(engine="espeak"), 1, GatedEspeak(),
                       PhraseCache(tmp_path / "cache"))  # fmt: skip
-        assert _children() == before  # no worker left speaking
+        assert not _children() - before  # no worker left speaking (earlier ones may end)
         assert not list(scratch.iterdir())  # nor its scratch folder
     finally:
         gate.touch()  # (on a failure: the worker, held, ends)

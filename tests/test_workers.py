@@ -43,6 +43,7 @@ def test_workers_never_import_code_from_the_current_folder(tmp_path: Path, priva
     marker = tmp_path / "foreign code ran"
     (here / "voiceguide" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     (here / "voiceguide" / "workers.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (here / "voiceguide" / "worker.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     env = {"VOICEGUIDE_CACHE": str(tmp_path / "cache"), "TMPDIR": str(private_tmp)}
     result = run("show", "back-massage-ball", cwd=here, env=env)
     assert (result.returncode, result.stderr) == (0, "")
@@ -66,7 +67,7 @@ def test_a_killed_worker_leaves_no_scratch_folder(tmp_path: Path, private_tmp: P
     deadline = time.monotonic() + 60
     while killed is None and time.monotonic() < deadline and parent.poll() is None:
         for pid in _children(parent.pid):
-            if b"voiceguide.workers" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if b"voiceguide.worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 os.kill(pid, signal.SIGKILL)  # the worst end: no cleanup of its own
                 killed = pid
                 break
@@ -165,3 +166,84 @@ def test_export_starts_its_workers_at_once_and_play_its_first_one_first(
     )  # fmt: skip
     assert events.count("start") == count
     assert events.index("answer") == (1 if first_soon else count)
+
+
+def test_an_early_worker_not_needed_ends_and_leaves_nothing(tmp_path: Path, monkeypatch):
+    import tempfile
+
+    from voiceguide import workers
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its scratch folder goes
+    before = set(_children(os.getpid()))  # (earlier tests' workers may still be ending)
+    with workers.early_worker():
+        [started] = set(_children(os.getpid())) - before
+        assert len(list(tmp_path.iterdir())) == 1  # its scratch folder
+    assert started not in _children(os.getpid())  # ended and reaped
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_early_worker_is_the_one_that_makes_the_phrases(tmp_path: Path, monkeypatch):
+    from fakes import WorkerEngine
+
+    from voiceguide import workers
+    from voiceguide.cache import PhraseCache
+    from voiceguide.phrases import prepare_phrases
+    from voiceguide.speech import SpeechSettings
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    started = []
+    start = workers._start_worker
+    monkeypatch.setattr(workers, "_start_worker", lambda *args: started.append(1) or start(*args))
+    speaking = SpeechSettings("en-fake", 150, 0.8, "workers")
+    texts = ["One phrase.", "Another phrase."]  # one worker's worth
+    with workers.early_worker():  # started before the engine is even known
+        made = prepare_phrases(texts, speaking, WorkerEngine(), PhraseCache(tmp_path))
+    assert started == [] and made.synthesized == 2
+    assert all(made.pcm(text) for text in texts)
+
+
+def test_the_callers_own_work_is_done_while_the_workers_speak(tmp_path: Path, monkeypatch):
+    from fakes import SlowEngine
+
+    from voiceguide.cache import PhraseCache
+    from voiceguide.phrases import prepare_phrases
+    from voiceguide.speech import SpeechSettings
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    speaking = SpeechSettings("en-fake", 150, 1.0, "slow")
+    texts = ["One.", "Two.", "Three."]
+    heard: list = []
+    prepare_phrases(
+        texts, speaking, SlowEngine(), PhraseCache(tmp_path),
+        progress=lambda done, of: heard.append(done),
+        meanwhile=lambda: heard.append("mine") or frozenset(),
+    )  # fmt: skip
+    assert heard == ["mine", 1, 2, 3]  # before any phrase arrived
+    heard.clear()
+    prepare_phrases(texts, speaking, SlowEngine(), PhraseCache(tmp_path), meanwhile=heard.clear)
+    assert heard == []  # nothing to make, nothing done meanwhile: nobody is waiting
+
+
+def test_the_chimes_are_made_while_an_engine_that_knows_its_rate_speaks(
+    tmp_path: Path, monkeypatch
+):
+    from voiceguide import engines, session, sounds
+    from voiceguide.cache import PhraseCache
+    from voiceguide.loader import load_routine
+    from voiceguide.speech import SpeechSettings
+
+    monkeypatch.setitem(engines.ENGINES, "slow-rate-known", "fakes:SlowRateKnownEngine")
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    made: list = []
+    load_chimes = sounds.load_chimes
+    monkeypatch.setattr(
+        sounds, "load_chimes", lambda *args: made.append(("chimes", args[1])) or load_chimes(*args)
+    )
+    built = session.build_session(
+        load_routine("back-hands"),
+        SpeechSettings(engine="slow-rate-known"),
+        cache=PhraseCache(tmp_path),
+        progress=lambda done, of: made.append(done),
+    )
+    assert made[0] == ("chimes", 16000) and made.count(("chimes", 16000)) == 1  # once, first
+    assert built.chimes == sounds.load_chimes(built.routine, 16000, 0.9, PhraseCache(tmp_path))

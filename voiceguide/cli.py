@@ -7,6 +7,7 @@ and the engine are imported inside the commands, so `voiceguide --help` starts f
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import math
 import os
@@ -310,6 +311,7 @@ def check(routines, engine, voice, rate, volume, as_json) -> None:
 
     if routines.count("-") > 1:  # standard input is read once; the second would be empty
         raise click.UsageError("'-' (standard input) can be given only once")
+
     settings = settings_from(engine, voice, rate, volume)
     failed = False
     reports = []
@@ -465,8 +467,35 @@ def export(
     routine, output, tracks, format_, no_sidecars, force, values, engine, voice, rate, volume
 ) -> None:
     """Write the session to an audio file (or one a step), with chapters and subtitles."""
+    from voiceguide import workers
+
+    # Phrases to make or not, a worker starts now, while the rest is imported and the routine
+    # loaded and compiled; not needed (a warm cache), it is ended once the session is built.
+
+    with workers.early_worker():
+        made = _export_session(
+            routine, output, tracks, format_, no_sidecars, force, values, engine, voice, rate,
+            volume,
+        )  # fmt: skip
+    if made is None:  # written to standard output
+        return
+    from voiceguide.export import write_export
+
+    session, plan = made
+    total = session.timeline.length * ((plan.audio is not None) + (plan.tracks_dir is not None))
+    with _progress_bar(total, "Exporting") as bar:
+        written = write_export(session.timeline, session.cue_pcm, plan, bar.update if bar else None)
+    for path in written:
+        say(f"wrote {path}")
+
+
+def _export_session(
+    routine, output, tracks, format_, no_sidecars, force, values, engine, voice, rate, volume
+):
+    """The session to export and the plan of its files; None once it is written to standard
+    output."""
     from voiceguide.config import load_config
-    from voiceguide.export import plan_export, write_export
+    from voiceguide.export import plan_export
     from voiceguide.loader import load_routine
     from voiceguide.session import build_session, step_titles
 
@@ -481,19 +510,15 @@ def export(
         raise click.UsageError("a routine from standard input needs -o or --tracks")
     if not format_ and output is None:
         format_ = load_config().value("format")
+
     settings = settings_from(engine, voice, rate, volume)
     loaded = load_routine(routine, values)
     if to_stdout:
         _export_to_stdout(loaded, settings, format_ or load_config().value("format"))
-        return
+        return None
     titles = step_titles(loaded, settings)  # in the routine's language, before any synthesis
     plan = plan_export(loaded.name, titles, output, tracks, format_, not no_sidecars, force)
-    session = build_session(loaded, settings)
-    total = session.timeline.length * ((plan.audio is not None) + (plan.tracks_dir is not None))
-    with _progress_bar(total, "Exporting") as bar:
-        written = write_export(session.timeline, session.cue_pcm, plan, bar.update if bar else None)
-    for path in written:
-        say(f"wrote {path}")
+    return build_session(loaded, settings), plan
 
 
 def _check_stdout_export(tracks) -> None:
@@ -795,6 +820,9 @@ def main() -> None:
         with contextlib.suppress(OSError):  # the terminal may be gone
             click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    # What is left is freed as the interpreter ends; its last collections, looking through
+    # every object for cycles first, took 10 ms of a warm export's 0.2 s.
+    gc.freeze()
     sys.exit(code or 0)
 
 

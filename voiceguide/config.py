@@ -166,20 +166,22 @@ def _parsed(name: str, raw: Any, where: str, variable: str = "") -> Any:
 
 
 def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return {}  # the usual case: no TOML parser to import (2 ms of every command)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
-        with path.open("rb") as f:
-            document = tomllib.load(f)
-    except FileNotFoundError:
-        return {}
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+        document = tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    except UnicodeDecodeError as e:  # tomllib decodes the bytes itself
+    except UnicodeDecodeError as e:
         line = e.object[: e.start].count(b"\n") + 1
         message = f"not UTF-8 text (byte 0x{e.object[e.start]:02x} at line {line})"
         raise ConfigError(f"{path}: {message}; save the file as UTF-8") from None

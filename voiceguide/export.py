@@ -165,9 +165,14 @@ def write_export(
         created = _make_folders(plan)
         with staging:
             if plan.audio:
-                with staging.open(plan.audio) as f:
+                texts: dict[str, bytes] = {}
+
+                def make_sidecars() -> None:  # while the audio is synced (an hour's: 15 ms)
+                    texts.update(_sidecar_texts(timeline, plan))
+
+                with staging.open(plan.audio, meanwhile=make_sidecars) as f:
                     write(f, _whole(timeline, cue_pcm, plan.name), progress)
-                _write_sidecars(timeline, plan, staging)
+                _write_sidecars(texts, plan, staging)
             if plan.tracks_dir:
                 _write_tracks(timeline, cue_pcm, plan, staging, write, progress)
             staging.commit()
@@ -212,18 +217,24 @@ def _tags(timeline: Timeline, name: str, step: int | None = None) -> Tags:
     return Tags(title, ARTIST, timeline.title, comment, (step, len(timeline.steps)))
 
 
-def _write_sidecars(timeline: Timeline, plan: ExportPlan, staging: AtomicFiles) -> None:
+def _sidecar_texts(timeline: Timeline, plan: ExportPlan) -> dict[str, bytes]:
+    """The planned sidecars' contents, by extension."""
     assert plan.audio is not None
-    texts = {
-        ".json": sidecars.timeline_json(timeline),
-        ".srt": sidecars.srt(timeline),
-        ".vtt": sidecars.vtt(timeline),
-        ".lrc": sidecars.lrc(timeline),
-        ".cue": sidecars.cue_sheet(timeline, plan.audio.name, plan.format),
+    audio = plan.audio.name
+    makers = {
+        ".json": sidecars.timeline_json,
+        ".srt": sidecars.srt,
+        ".vtt": sidecars.vtt,
+        ".lrc": sidecars.lrc,
+        ".cue": lambda timeline: sidecars.cue_sheet(timeline, audio, plan.format),
     }
+    return {p.suffix: makers[p.suffix](timeline).encode("utf-8") for p in plan.sidecars}
+
+
+def _write_sidecars(texts: dict[str, bytes], plan: ExportPlan, staging: AtomicFiles) -> None:
     for path in plan.sidecars:
         with staging.open(path) as f:
-            f.write(texts[path.suffix].encode("utf-8"))
+            f.write(texts[path.suffix])
 
 
 def _write_tracks(timeline, cue_pcm, plan: ExportPlan, staging, write, progress) -> None:

@@ -24,7 +24,8 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -48,7 +49,9 @@ class AtomicFiles:
         self.current: Path | None = None  # the file being written or renamed, for messages
 
     @contextlib.contextmanager
-    def open(self, final: Path) -> Iterator[IO[bytes]]:
+    def open(self, final: Path, meanwhile: Callable[[], None] | None = None) -> Iterator[IO[bytes]]:
+        """The new file, to write `final` with. `meanwhile` is called as the file is synced
+        to disk, once it is written (its error, or the sync's, is raised)."""
         self.current = final
         temporary = final.with_name(f".vg-{self.transaction}-{len(self.pending)}.part")
         # Registered before it exists, so an interruption inside os.open still removes it.
@@ -58,7 +61,7 @@ class AtomicFiles:
         with os.fdopen(descriptor, "wb") as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())  # on disk before any rename can make it the only copy
+            _sync_file(handle.fileno(), meanwhile)  # on disk before a rename makes it the only copy
 
     def commit(self) -> None:
         entries = [
@@ -236,6 +239,31 @@ def _folder_lock(folder: Path) -> Iterator[None]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         os.close(descriptor)
+
+
+def _sync_file(descriptor: int, meanwhile: Callable[[], None] | None) -> None:
+    """fsync, by a thread while `meanwhile` runs here: the sync waits for the disk, not for
+    the interpreter. The thread is waited for before this returns, however `meanwhile` ends
+    (a signal included: it is raised here, not in cleanup code later)."""
+    if meanwhile is None:
+        os.fsync(descriptor)
+        return
+    failed: list[OSError] = []
+
+    def sync() -> None:
+        try:
+            os.fsync(descriptor)
+        except OSError as e:
+            failed.append(e)
+
+    syncing = threading.Thread(target=sync, name="voiceguide-sync")
+    syncing.start()
+    try:
+        meanwhile()
+    finally:
+        syncing.join()
+    if failed:
+        raise failed[0]
 
 
 def _sync(folders: Iterable[Path]) -> None:

@@ -146,6 +146,7 @@ def prepare_phrases(
     keep: frozenset[Path] = frozenset(),
     arrived: Arrived | None = None,
     stop: threading.Event | None = None,
+    meanwhile: Callable[[], frozenset[Path]] | None = None,
 ) -> Phrases:
     """Every text's clip, synthesizing only those the cache lacks. The engine is given each
     text as `pronunciation` says it; the clips are kept by the written text. Clips are made
@@ -156,7 +157,9 @@ def prepare_phrases(
     Texts are made in the order given; `arrived` hears of the texts' clips as soon as they
     are ready (all those in the cache at once, in one call), and setting `stop` ends the
     synthesis (Stopped). With `arrived`, someone waits for the first texts: the workers
-    start one at a time, the first sooner."""
+    start one at a time, the first sooner. `meanwhile` is called while the workers make the
+    missing texts (not at all if none is missing); the cache files it names are spared by
+    the prune that follows."""
     spoken, keys = _keys(texts, speaking, engine, cache, pronunciation)
     full = replace(speaking, volume=1.0)
     gain = speaking.volume
@@ -188,16 +191,19 @@ def prepare_phrases(
 
     if arrived and ready:
         arrived(dict(ready))  # one call: a warm cache is known whole at once
+    spared: frozenset[Path] = frozenset()  # what `meanwhile` made or used
     if missing:
         from voiceguide import workers  # only now: a warm cache needs no worker machinery
 
         items = list(missing.items())
         if getattr(engine, "isolate", True):
-            workers.synthesize_in_workers(
+            spared = workers.synthesize_in_workers(
                 engine, full, cache.root, items, progress, made_now, stop, gain,
-                first_soon=arrived is not None,
+                first_soon=arrived is not None, meanwhile=meanwhile,
             )  # fmt: skip
         else:  # an engine that is safe in this process, like the test suite's
+            if meanwhile is not None:
+                spared = meanwhile()
             for described in workers.synthesized(engine, full, cache.root, items, gain):
                 if stop is not None and stop.is_set():
                     raise workers.Stopped
@@ -205,6 +211,7 @@ def prepare_phrases(
     # The full-volume entries the copies were made from: spared by prunes too.
     sources = frozenset(cache.path(key) for key in keys.values()) if gain != 1.0 else frozenset()
     if missing or copied:  # new entries: the cache may pass its limit
-        keep_limit(cache, keep | sources | frozenset(entry.path for entry in ready.values()))
+        in_use = keep | sources | spared | frozenset(entry.path for entry in ready.values())
+        keep_limit(cache, in_use)
     entries = {text: ready[text] for text in keys}
     return phrases_of(entries, speaking, engine, cache, pronunciation, sources, keep, len(missing))

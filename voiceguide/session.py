@@ -193,11 +193,25 @@ def build_session(
 ) -> Session:
     """Synthesize what the cache lacks, load the chimes, lay out the timeline."""
     parts = _Parts.of(routine, overrides, engine, cache)  # checks the session's limits first
+    volume = parts.speaking.volume
+    # An engine that knows its rate beforehand: the chimes are made while it speaks (a cold
+    # cache's 0.02 s), not after.
+    rate = getattr(parts.engine, "sample_rate", None)
+    early: dict[str, Clip] = {}
+
+    def chimes_meanwhile() -> frozenset[Path]:  # spared by the prune that follows them
+        used: set[Path] = set()
+        early.update(sounds.load_chimes(routine, rate, volume, parts.cache, used))
+        return frozenset(used)
+
     phrases = prepare_phrases(
         compiler.phrases(parts.script), parts.speaking, parts.engine, parts.cache, progress,
-        parts.pronunciation,
+        parts.pronunciation, meanwhile=chimes_meanwhile if rate else None,
     )  # fmt: skip
-    chimes = sounds.load_chimes(routine, phrases.sample_rate, parts.speaking.volume, parts.cache)
+    if early and phrases.sample_rate == rate:
+        chimes = early
+    else:
+        chimes = sounds.load_chimes(routine, phrases.sample_rate, volume, parts.cache)
     return parts.assemble(phrases, chimes)
 
 

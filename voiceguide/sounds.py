@@ -39,9 +39,14 @@ def chime_names(routine: Routine) -> dict[str, str]:
 
 
 def load_chimes(
-    routine: Routine, sample_rate: int, volume: float, cache: PhraseCache | None = None
+    routine: Routine,
+    sample_rate: int,
+    volume: float,
+    cache: PhraseCache | None = None,
+    used: set[Path] | None = None,
 ) -> dict[str, Clip]:
-    """Each role's chime as a clip at `sample_rate`. Raises RoutineError for a bad file."""
+    """Each role's chime as a clip at `sample_rate`; the cache files they are kept in are
+    added to `used`. Raises RoutineError for a bad file."""
     chimes = {}
     for role in CHIME_ROLES:
         choice = next((c for c in routine.chimes if c.role == role), None)
@@ -52,12 +57,12 @@ def load_chimes(
                     f"the bundled chime '{role}' is missing from {bundled.sounds_dir()}"
                 )
             try:
-                chimes[role] = _prepared(path, sample_rate, volume, False, cache)
+                chimes[role] = _prepared(path, sample_rate, volume, False, cache, used)
             except AudioFormatError as e:
                 raise VoiceguideError(f"the bundled chime {path} is damaged: {e}") from None
             continue
         try:
-            chimes[role] = _prepared(choice.path, sample_rate, volume, True, cache)
+            chimes[role] = _prepared(choice.path, sample_rate, volume, True, cache, used)
         except AudioFormatError as e:
             pos = choice.pos
             message = f"chime '{choice.sound}' cannot be used: {e}"
@@ -65,12 +70,21 @@ def load_chimes(
     return chimes
 
 
-def _prepared(path: Path, rate: int, volume: float, own: bool, cache: PhraseCache | None) -> Clip:
+def _prepared(
+    path: Path,
+    rate: int,
+    volume: float,
+    own: bool,
+    cache: PhraseCache | None,
+    used: set[Path] | None,
+) -> Clip:
     """The chime converted at full volume, then `volume` as a gain. Both are kept in the
     cache, like a phrase and its copy at a volume: the copy is read as it is."""
     data = read_sound_bytes(path)
     fields = [FORMAT, "chime", hashlib.sha256(data).hexdigest(), rate, own]
     key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+    if cache is not None and used is not None:
+        used.update({cache.path(key), cache.path(cache.copy_key(key, volume))})
     copy = cache.get(cache.copy_key(key, volume)) if cache is not None and volume != 1.0 else None
     if copy is not None:
         return Clip(copy.read(), rate)

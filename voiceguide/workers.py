@@ -7,6 +7,11 @@ imported (`python -m` would put that folder first). It ignores Ctrl-C (the calle
 and sends its stdout nowhere. Its scratch files go in a folder the caller makes and removes,
 however the worker ends. Separate processes synthesize safely in parallel; threads would not.
 
+A worker may be started before anyone knows whether a phrase is missing (`early_worker`:
+`export` starts one as it begins); it waits for its first line, and one not needed is ended.
+Workers that have made everything are waited for by a thread, while the caller goes on.
+
+The worker's side is `voiceguide.worker` (which imports none of this module's machinery).
 The protocol is JSON lines: the first line on the worker's stdin carries the engine (pickled,
 base64); each further line is a batch of phrases, answered by a line for each phrase as it is
 made, then one saying the batch is done (or the error that ended it). The answers go to a
@@ -24,7 +29,6 @@ import pickle
 import re
 import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,13 +36,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from voiceguide.cache import PhraseCache
-from voiceguide.errors import OutputError, SpeechError, VoiceguideError
+from voiceguide.errors import OutputError, SpeechError
 from voiceguide.files import process_alive
-from voiceguide.speech import SpeechEngine, SpeechSettings, silence_stdout, voice_of
+from voiceguide.speech import SpeechEngine, SpeechSettings
+from voiceguide.worker import synthesized
+
+__all__ = ["early_worker", "synthesize_in_workers", "synthesized", "worker_count"]
 
 PHRASES_PER_TASK = 4
 ANSWER_SECONDS = 24  # a worker silent this long is hung: with the 5 s to stop it, within 30 s
@@ -46,7 +52,7 @@ SCRATCH_PREFIX = "voiceguide-workers-"
 # The worker's first lines, run by an isolated interpreter: the caller's path, then the worker.
 _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]);"
-    " import voiceguide.workers as w; w.main()"
+    " import voiceguide.worker as w; w.main()"
 )
 MAX_WORKERS = 8
 WAKE_SECONDS = 0.1  # how often a caller that may be told to stop looks whether it is
@@ -58,87 +64,6 @@ class Stopped(Exception):
 
 
 _RAISED_IN_WORKERS = {error.__name__: error for error in (SpeechError, OutputError)}
-
-# -- the worker's side
-
-
-def serve(requests, answers) -> None:
-    engine = pickle.loads(base64.b64decode(json.loads(requests.readline())["engine"]))
-    for line in requests:
-        batch = json.loads(line)
-        try:
-            speaking = SpeechSettings(**batch["speaking"])
-            gain = batch.get("gain", 1.0)
-            made = synthesized(engine, speaking, Path(batch["cache"]), batch["items"], gain)
-            for entry in made:  # each as it is made: the caller sees that the worker lives
-                _send(answers, {"made": [entry]})
-            answer = {"done": True}
-        except VoiceguideError as e:
-            answer = {"error": str(e), "type": type(e).__name__}
-        _send(answers, answer)
-
-
-def _send(answers, answer: dict) -> None:
-    answers.write(json.dumps(answer) + "\n")
-    answers.flush()
-
-
-def synthesized(
-    engine, speaking: SpeechSettings, cache_root: Path, items: list, gain: float = 1.0
-) -> Iterator[dict]:
-    """Each item's entry (its copy at `gain`, below 1), described: those the cache has
-    first, then each as it is made. The copies are made here, where numpy is loaded anyway
-    and the engine's forks speak meanwhile: the caller need not load it."""
-    from voiceguide.finishing import finish  # numpy: only where phrases are made
-
-    cache = PhraseCache(cache_root)
-    voice = voice_of(engine, speaking.voice).id
-    # Another process sharing the cache may have made some since the caller looked.
-    entries = {key: cache.get(key) for _, key in items}
-    missing = [(text, key) for text, key in items if entries[key] is None]
-    for text, key in items:
-        if entries[key] is not None:
-            copy = cache.copy_at(key, replace(entries[key], gain=gain), engine.name)
-            yield {"text": text, **copy.describe()}
-    texts = [text for text, _ in missing]
-    many = getattr(engine, "synthesize_many", None)  # one that says several at once
-    clips = many(texts, speaking) if many else (engine.synthesize(t, speaking) for t in texts)
-    for (text, key), clip in zip(missing, clips, strict=True):
-        with _not_stopped_midway():
-            entry = cache.put(key, finish(clip, speaking.volume), voice, engine.name)
-            copy = cache.copy_at(key, replace(entry, gain=gain), engine.name)
-        yield {"text": text, **copy.describe()}
-
-
-_WRITING: list[bool] = []  # an entry is being written: a stop waits until it is whole
-_STOP_ASKED: list[bool] = []
-
-
-@contextmanager
-def _not_stopped_midway() -> Iterator[None]:
-    """A stop asked for while an entry is written comes after it, so that a worker never
-    leaves a temporary file in the cache: with the synthesis in forks, the worker spends
-    most of its time writing entries. (Masking the signal would not do: numpy's threads
-    would take it.)"""
-    _WRITING.append(True)
-    try:
-        yield
-    finally:
-        _WRITING.pop()
-    if _STOP_ASKED:
-        sys.exit(1)
-
-
-def _stop_asked(signum, frame) -> None:
-    """Told to stop: end like a normal exit (finally blocks and scratch folders are cleaned
-    up), now or once the entry being written is whole."""
-    if _WRITING:
-        _STOP_ASKED.append(True)
-    else:
-        sys.exit(1)
-
-
-# -- the caller's side
 
 
 def worker_count(missing: int) -> int:
@@ -157,12 +82,15 @@ def synthesize_in_workers(
     stop: threading.Event | None = None,
     gain: float = 1.0,
     first_soon: bool = False,
-) -> None:
+    meanwhile: Callable[[], frozenset[Path]] | None = None,
+) -> frozenset[Path]:
     """Every missing phrase made (at `gain` below 1, its copy at that volume). Phrases are
     handed out in the order given, so the first ones arrive first; `arrived` hears of each
     answer, described, as it comes. With `first_soon` (someone waits for the first ones:
     play) the first come sooner: the other workers start once the first has answered; else
-    (export) all start at once. Setting `stop` ends the workers and raises Stopped."""
+    (export) all start at once. `meanwhile` is called once the workers have their phrases:
+    this process's own work, done while they speak; what it returns is returned. Setting
+    `stop` ends the workers and raises Stopped."""
     hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
     batch = {"speaking": asdict(speaking), "cache": str(cache_root), "gain": gain}
     # An engine may want fewer: one that loads a large model, or forks for every phrase.
@@ -173,15 +101,23 @@ def synthesize_in_workers(
     tasks = [missing[i : i + size] for i in range(0, len(missing), size)]
     workers: list[subprocess.Popen] = []
     made = 0
-    scratch = _scratch_folder()
+    done = False
+    spared: frozenset[Path] = frozenset()
+    spare = _SPARES.pop() if _SPARES else None  # started early: past its start-up by now
+    scratch = spare.scratch if spare else _scratch_folder()
     try:
+        if spare:
+            workers.append(spare.worker)
+            _hello(spare.worker, hello)
         # Someone waiting for the first phrases: one worker starts alone, the others once it
         # answers (on 2 cores, two voices loading side by side took 3.4 s, one alone 2.1 s).
-        for _ in range(1 if first_soon else count):
+        while len(workers) < (1 if first_soon else count):
             workers.append(_start_worker(hello, scratch))
         with selectors.DefaultSelector() as selector:
             for worker in workers:
                 _give(worker, tasks, batch, selector)
+            if meanwhile is not None:
+                spared = meanwhile()
             heard = time.monotonic()
             while selector.get_map():
                 ready = selector.select(timeout=WAKE_SECONDS if stop else ANSWER_SECONDS)
@@ -206,11 +142,29 @@ def synthesize_in_workers(
                             arrived(answer)
                         if progress:
                             progress(made, len(missing))
+        done = True
     except BrokenPipeError:  # a worker died: the same as one that stops answering
         raise SpeechError(f"the speech engine ({engine.name}) crashed; try again") from None
     finally:
+        if done:  # each has answered all and been told there is no more: it is ending
+            _end_meanwhile(workers, scratch)
+        else:
+            _stop(workers)
+            shutil.rmtree(scratch, ignore_errors=True)
+    return spared
+
+
+def _end_meanwhile(workers: list[subprocess.Popen], scratch: str) -> None:
+    """Workers that have made everything end by themselves; a thread waits for them (and
+    removes their scratch folder) while this process goes on: the exit of a worker that had
+    loaded numpy took 0.03 s of a cold export. The interpreter waits for that thread before
+    it ends, so no worker outlives the program."""
+
+    def end() -> None:
         _stop(workers)
         shutil.rmtree(scratch, ignore_errors=True)
+
+    threading.Thread(target=end, name="voiceguide-workers-ending").start()
 
 
 def _scratch_folder() -> str:
@@ -245,9 +199,62 @@ def _stop(workers: list[subprocess.Popen]) -> None:
             worker.wait()
 
 
-def _start_worker(hello: str, scratch: str) -> subprocess.Popen:
+@dataclass
+class _Spare:
+    worker: subprocess.Popen
+    scratch: str
+
+
+_SPARES: list[_Spare] = []
+
+
+@contextmanager
+def early_worker() -> Iterator[None]:
+    """A worker started now, before anyone knows whether a phrase is missing: the first worker
+    `synthesize_in_workers` needs inside this block is this one, already past its interpreter's
+    start-up and imports, made while this process loads and compiles the routine (a cold
+    export of the benchmark's hour: 0.05 s sooner). One not needed by the end of the block has
+    done nothing yet, and is ended; one that cannot start is no error here (the worker
+    started when needed says what is wrong)."""
     try:
-        worker = subprocess.Popen(
+        scratch = _scratch_folder()
+    except SpeechError:
+        yield
+        return
+    try:
+        spare = _Spare(_spawn(scratch), scratch)
+    except SpeechError:
+        shutil.rmtree(scratch, ignore_errors=True)
+        yield
+        return
+    _SPARES.append(spare)
+    try:
+        yield
+    finally:
+        if spare in _SPARES:  # not used: it has written nothing, and has nothing to finish
+            _SPARES.remove(spare)
+            spare.worker.kill()
+            spare.worker.wait()
+            for pipe in (spare.worker.stdin, spare.worker.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _start_worker(hello: str, scratch: str) -> subprocess.Popen:
+    worker = _spawn(scratch)
+    _hello(worker, hello)
+    return worker
+
+
+def _hello(worker: subprocess.Popen, hello: str) -> None:
+    worker.stdin.write(hello)
+
+
+def _spawn(scratch: str) -> subprocess.Popen:
+    """A worker, reading its first line (its engine) once it is given."""
+    try:
+        return subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOT, json.dumps(_import_path())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -258,8 +265,6 @@ def _start_worker(hello: str, scratch: str) -> subprocess.Popen:
         )
     except OSError as e:  # too few file descriptors or processes left, say
         raise SpeechError(f"cannot start the speech engine's workers: {e.strerror}") from None
-    worker.stdin.write(hello)
-    return worker
 
 
 def _import_path() -> list[str]:
@@ -298,15 +303,3 @@ def _answers(worker, engine: SpeechEngine) -> list[list[dict] | None]:
             raise _RAISED_IN_WORKERS.get(answer["type"], SpeechError)(answer["error"])
         answers.append(None if answer.get("done") else answer["made"])
     return answers
-
-
-def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    signal.signal(signal.SIGTERM, _stop_asked)
-    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    silence_stdout()
-    serve(sys.stdin, answers)
-
-
-if __name__ == "__main__":
-    main()
