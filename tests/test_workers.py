@@ -202,6 +202,46 @@ def test_the_early_worker_is_the_one_that_makes_the_phrases(tmp_path: Path, monk
     assert all(made.pcm(text) for text in texts)
 
 
+@pytest.mark.parametrize("same_engine", [True, False])
+def test_an_early_worker_told_its_voice_loads_it_before_any_phrase_and_then_makes_them(
+    tmp_path: Path, monkeypatch, same_engine: bool
+):
+    from fakes import LoadingEngine, WorkerEngine
+
+    from voiceguide import workers
+    from voiceguide.cache import PhraseCache
+    from voiceguide.phrases import prepare_phrases
+    from voiceguide.speech import SpeechSettings
+
+    loaded = tmp_path / "loaded"
+    loaded.mkdir()
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    monkeypatch.setenv("VOICEGUIDE_TEST_LOADED", str(loaded))
+    started = []
+    start = workers._start_worker
+    monkeypatch.setattr(workers, "_start_worker", lambda *args: started.append(1) or start(*args))
+    cache = tmp_path / "cache"
+    before = set(_children(os.getpid()))  # (earlier tests' workers may still be ending)
+    with workers.early_worker():
+        [early] = set(_children(os.getpid())) - before
+        workers.ready_early(LoadingEngine(), "en-fake")  # play: before it opens the sound card
+        deadline = time.monotonic() + 60
+        while not (loaded / "en-fake").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # Loaded by the early worker, which has made and written nothing yet.
+        assert (loaded / "en-fake").read_text() == str(early)
+        assert not cache.exists()
+        engine = LoadingEngine() if same_engine else WorkerEngine()
+        speaking = SpeechSettings("en-fake", 150, 1.0, engine.name)
+        made = prepare_phrases(["One phrase.", "Another."], speaking, engine, PhraseCache(cache))
+    assert made.synthesized == 2
+    # The phrases of the engine it was told of are its own; another engine's are a new
+    # worker's, and it is ended unused.
+    assert started == ([] if same_engine else [1])
+    if not same_engine:
+        assert early not in _children(os.getpid())
+
+
 def test_the_callers_own_work_is_done_while_the_workers_speak(tmp_path: Path, monkeypatch):
     from fakes import SlowEngine
 

@@ -411,12 +411,16 @@ def play(
 ) -> None:
     """Play the session live, hands-free: media keys and headset buttons (MPRIS), or keys
     when in reach: space pause, n next, p back, w where am I, q quit."""
+    from voiceguide import workers
     from voiceguide.live import Live
 
-    settings = settings_from(engine, voice, rate, volume)
-    live = Live(
-        routine, settings, output, not no_journal, anyway, start_step=start_at, values=values
-    )
+    # A worker starts now, and loads the voice once the routine names it; not needed (a warm
+    # cache), it is ended once the session is ready to play.
+    with workers.early_worker():
+        settings = settings_from(engine, voice, rate, volume)
+        live = Live(
+            routine, settings, output, not no_journal, anyway, start_step=start_at, values=values
+        )
     try:
         outcome = live.play(start_at)
     except KeyboardInterrupt:

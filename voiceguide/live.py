@@ -45,10 +45,12 @@ class Live:
         start_step: int = 1,
         values: dict[str, str] | None = None,
     ):
+        from voiceguide import workers
         from voiceguide.audio_out import open_sink
+        from voiceguide.engines import get_engine
         from voiceguide.loader import load_routine
         from voiceguide.phrases import DEFAULT_SAMPLE_RATE
-        from voiceguide.session import Unfolding
+        from voiceguide.session import Unfolding, settings_for, speaking_for
 
         self.name = routine
         self.output = output
@@ -59,14 +61,17 @@ class Live:
         self.journal = journals.Journal(journal_path) if journal else None
         if self.journal is not None and not anyway:
             journals.check_per_day(self.journal, loaded, routine)
-        # The sound card before any synthesis: without one, nothing is made for nothing. At
-        # the usual rate; opened again at the session's, should it differ.
+        # The engine, then the sound card before any synthesis: without one, nothing is made
+        # for nothing; the worker started early loads its voice meanwhile. At the usual rate;
+        # opened again at the session's, should it differ.
+        engine = get_engine(settings_for(loaded, settings).engine)
+        workers.ready_early(engine, speaking_for(loaded, settings, engine).voice)
         hint = export_hint(routine, values)
         self.sink = open_sink(hint, DEFAULT_SAMPLE_RATE, output)
         self.unfolding: Unfolding | None = None
         try:
             # Play starts once the steps up to the first played are made; the rest follow.
-            self.unfolding = Unfolding(loaded, settings, start_step)
+            self.unfolding = Unfolding(loaded, settings, start_step, engine)
             self.session = self.unfolding.first
             if self.session.timeline.sample_rate != DEFAULT_SAMPLE_RATE:
                 self.sink.close()

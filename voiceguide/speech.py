@@ -60,7 +60,9 @@ class SpeechEngine(Protocol):
 
     Instances are pickled into worker processes, so they must be cheap to copy and load any
     live engine lazily, in the process that uses it. `synthesize` returns the engine's raw
-    speech: voiceguide trims, fades and levels it the same way for every engine.
+    speech: voiceguide trims, fades and levels it the same way for every engine. An engine
+    whose voices take long to load may also have `load(voice)`, which a worker told the voice
+    ahead calls before its first phrase is given (play's first sound waits for less).
     """
 
     name: str

@@ -9,6 +9,7 @@ fork against 0.60 ms).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import pickle
@@ -28,7 +29,12 @@ def serve(requests, answers) -> None:
     hello = requests.readline()
     if not hello:  # started early, and not needed after all
         return
-    engine = pickle.loads(base64.b64decode(json.loads(hello)["engine"]))
+    greeting = json.loads(hello)
+    engine = pickle.loads(base64.b64decode(greeting["engine"]))
+    load = getattr(engine, "load", None)  # an engine with a voice to load before it speaks
+    if greeting.get("voice") and load is not None:
+        with contextlib.suppress(VoiceguideError):  # said, as it should be, by its first phrase
+            load(greeting["voice"])
     for line in requests:
         batch = json.loads(line)
         try:

@@ -8,15 +8,17 @@ and sends its stdout nowhere. Its scratch files go in a folder the caller makes 
 however the worker ends. Separate processes synthesize safely in parallel; threads would not.
 
 A worker may be started before anyone knows whether a phrase is missing (`early_worker`:
-`export` starts one as it begins); it waits for its first line, and one not needed is ended.
+`export` and `play` start one as they begin); it waits for its first line, and one not needed
+is ended. Told its engine and voice ahead (`ready_early`: play, before it opens the sound
+card), it loads the voice while it waits for its phrases.
 Workers that have made everything are waited for by a thread, while the caller goes on.
 
 The worker's side is `voiceguide.worker` (which imports none of this module's machinery).
 The protocol is JSON lines: the first line on the worker's stdin carries the engine (pickled,
-base64); each further line is a batch of phrases, answered by a line for each phrase as it is
-made, then one saying the batch is done (or the error that ended it). The answers go to a
-duplicate of the original stdout, because stdout itself is sent to nowhere: an engine's
-library may print there from its own threads.
+base64), and the voice to load at once if it is told ahead; each further line is a batch of
+phrases, answered by a line for each phrase as it is made, then one saying the batch is done
+(or the error that ended it). The answers go to a duplicate of the original stdout, because
+stdout itself is sent to nowhere: an engine's library may print there from its own threads.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from voiceguide.files import process_alive
 from voiceguide.speech import SpeechEngine, SpeechSettings
 from voiceguide.worker import synthesized
 
-__all__ = ["early_worker", "synthesize_in_workers", "synthesized", "worker_count"]
+__all__ = ["early_worker", "ready_early", "synthesize_in_workers", "synthesized", "worker_count"]
 
 PHRASES_PER_TASK = 4
 ANSWER_SECONDS = 24  # a worker silent this long is hung: with the 5 s to stop it, within 30 s
@@ -91,7 +93,8 @@ def synthesize_in_workers(
     (export) all start at once. `meanwhile` is called once the workers have their phrases:
     this process's own work, done while they speak; what it returns is returned. Setting
     `stop` ends the workers and raises Stopped."""
-    hello = json.dumps({"engine": base64.b64encode(pickle.dumps(engine)).decode("ascii")}) + "\n"
+    pickled = _pickled(engine)
+    hello = json.dumps({"engine": pickled}) + "\n"
     batch = {"speaking": asdict(speaking), "cache": str(cache_root), "gain": gain}
     # An engine may want fewer: one that loads a large model, or forks for every phrase.
     count = min(worker_count(len(missing)), getattr(engine, "max_workers", MAX_WORKERS))
@@ -104,11 +107,15 @@ def synthesize_in_workers(
     done = False
     spared: frozenset[Path] = frozenset()
     spare = _SPARES.pop() if _SPARES else None  # started early: past its start-up by now
+    if spare and spare.engine not in (None, pickled):  # readied for another engine
+        _end_spare(spare)
+        spare = None
     scratch = spare.scratch if spare else _scratch_folder()
     try:
         if spare:
             workers.append(spare.worker)
-            _hello(spare.worker, hello)
+            if spare.engine is None:
+                _hello(spare.worker, hello)
         # Someone waiting for the first phrases: one worker starts alone, the others once it
         # answers (on 2 cores, two voices loading side by side took 3.4 s, one alone 2.1 s).
         while len(workers) < (1 if first_soon else count):
@@ -203,6 +210,7 @@ def _stop(workers: list[subprocess.Popen]) -> None:
 class _Spare:
     worker: subprocess.Popen
     scratch: str
+    engine: str | None = None  # the engine it was told of ahead (`ready_early`), pickled
 
 
 _SPARES: list[_Spare] = []
@@ -231,14 +239,38 @@ def early_worker() -> Iterator[None]:
     try:
         yield
     finally:
-        if spare in _SPARES:  # not used: it has written nothing, and has nothing to finish
+        try:  # (play's phrases are made in a thread of their own, which may take it now)
             _SPARES.remove(spare)
-            spare.worker.kill()
-            spare.worker.wait()
-            for pipe in (spare.worker.stdin, spare.worker.stdout):
-                with contextlib.suppress(OSError):
-                    pipe.close()
-            shutil.rmtree(scratch, ignore_errors=True)
+        except ValueError:
+            pass  # taken: its phrases' making ends it
+        else:  # not used: it has written nothing, and has nothing to finish
+            _end_spare(spare)
+
+
+def ready_early(engine: SpeechEngine, voice: str) -> None:
+    """Tell the worker started early (if there is one) its engine, and the voice to load now:
+    Piper's takes half a second, which `play` would otherwise wait for after opening the
+    sound card. It makes and writes nothing before it is given phrases."""
+    if not _SPARES or _SPARES[-1].engine is not None:
+        return
+    spare = _SPARES[-1]
+    spare.engine = _pickled(engine)
+    with contextlib.suppress(OSError):  # one that died is found when given phrases
+        _hello(spare.worker, json.dumps({"engine": spare.engine, "voice": voice}) + "\n")
+        spare.worker.stdin.flush()
+
+
+def _end_spare(spare: _Spare) -> None:
+    spare.worker.kill()
+    spare.worker.wait()
+    for pipe in (spare.worker.stdin, spare.worker.stdout):
+        with contextlib.suppress(OSError):
+            pipe.close()
+    shutil.rmtree(spare.scratch, ignore_errors=True)
+
+
+def _pickled(engine: SpeechEngine) -> str:
+    return base64.b64encode(pickle.dumps(engine)).decode("ascii")
 
 
 def _start_worker(hello: str, scratch: str) -> subprocess.Popen:

@@ -133,6 +133,10 @@ class PiperEngine:
             raise SpeechError(f"Piper failed on '{brief(text)}': {e}") from None
         return Clip(gap.join(chunks), rate)
 
+    def load(self, wanted: str) -> None:
+        """Load the voice now, before its first phrase (half a second for the packaged one)."""
+        self._load(wanted)
+
     def _load(self, wanted: str):
         if wanted in self._loaded:
             return self._loaded[wanted]
