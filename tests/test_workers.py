@@ -242,6 +242,29 @@ def test_an_early_worker_told_its_voice_loads_it_before_any_phrase_and_then_make
         assert early not in _children(os.getpid())
 
 
+def test_an_early_worker_dead_before_it_is_told_its_voice_is_replaced(tmp_path: Path, monkeypatch):
+    from fakes import LoadingEngine
+
+    from voiceguide import workers
+    from voiceguide.cache import PhraseCache
+    from voiceguide.phrases import prepare_phrases
+    from voiceguide.speech import SpeechSettings
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    monkeypatch.setenv("VOICEGUIDE_TEST_LOADED", str(tmp_path))
+    started = []
+    start = workers._start_worker
+    monkeypatch.setattr(workers, "_start_worker", lambda *args: started.append(1) or start(*args))
+    speaking = SpeechSettings("en-fake", 150, 1.0, "loading")
+    with workers.early_worker():
+        [spare] = workers._SPARES
+        spare.worker.kill()  # out of memory, say
+        spare.worker.wait()
+        workers.ready_early(LoadingEngine(), "en-fake")
+        made = prepare_phrases(["One.", "Two."], speaking, LoadingEngine(), PhraseCache(tmp_path))
+    assert made.synthesized == 2 and started == [1]  # by a worker started then, no error
+
+
 def test_the_callers_own_work_is_done_while_the_workers_speak(tmp_path: Path, monkeypatch):
     from fakes import SlowEngine
 

@@ -62,7 +62,8 @@ class SpeechEngine(Protocol):
     live engine lazily, in the process that uses it. `synthesize` returns the engine's raw
     speech: voiceguide trims, fades and levels it the same way for every engine. An engine
     whose voices take long to load may also have `load(voice)`, which a worker told the voice
-    ahead calls before its first phrase is given (play's first sound waits for less).
+    ahead calls before its first phrase is given (play's first sound waits for less); it
+    writes nothing that lasts, since a worker found not needed is killed, even while loading.
     """
 
     name: str

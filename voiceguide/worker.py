@@ -26,6 +26,8 @@ from voiceguide.speech import SpeechSettings, silence_stdout, voice_of
 
 
 def serve(requests, answers) -> None:
+    """Answer the caller: the first line names the engine (and the voice to load at once, if
+    told ahead); each further line is a batch of phrases to make into the cache."""
     hello = requests.readline()
     if not hello:  # started early, and not needed after all
         return

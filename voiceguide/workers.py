@@ -94,7 +94,7 @@ def synthesize_in_workers(
     this process's own work, done while they speak; what it returns is returned. Setting
     `stop` ends the workers and raises Stopped."""
     pickled = _pickled(engine)
-    hello = json.dumps({"engine": pickled}) + "\n"
+    hello = _hello_line(pickled)
     batch = {"speaking": asdict(speaking), "cache": str(cache_root), "gain": gain}
     # An engine may want fewer: one that loads a large model, or forks for every phrase.
     count = min(worker_count(len(missing)), getattr(engine, "max_workers", MAX_WORKERS))
@@ -106,7 +106,7 @@ def synthesize_in_workers(
     made = 0
     done = False
     spared: frozenset[Path] = frozenset()
-    spare = _SPARES.pop() if _SPARES else None  # started early: past its start-up by now
+    spare = _take_spare()  # started early: past its start-up by now
     if spare and spare.engine not in (None, pickled):  # readied for another engine
         _end_spare(spare)
         spare = None
@@ -206,7 +206,7 @@ def _stop(workers: list[subprocess.Popen]) -> None:
             worker.wait()
 
 
-@dataclass
+@dataclass(eq=False)  # one spare is not another, whatever their fields
 class _Spare:
     worker: subprocess.Popen
     scratch: str
@@ -255,9 +255,22 @@ def ready_early(engine: SpeechEngine, voice: str) -> None:
         return
     spare = _SPARES[-1]
     spare.engine = _pickled(engine)
-    with contextlib.suppress(OSError):  # one that died is found when given phrases
-        _hello(spare.worker, json.dumps({"engine": spare.engine, "voice": voice}) + "\n")
+    try:
+        _hello(spare.worker, _hello_line(spare.engine, voice))
         spare.worker.stdin.flush()
+    except OSError:  # it died: dropped, and a worker started when needed says what is wrong
+        with contextlib.suppress(ValueError):
+            _SPARES.remove(spare)
+        _end_spare(spare)
+
+
+def _take_spare() -> _Spare | None:
+    """The worker started early, if it is still there: play makes its phrases in a thread of
+    its own, and `early_worker`'s end may take it away at the same moment."""
+    try:
+        return _SPARES.pop()
+    except IndexError:
+        return None
 
 
 def _end_spare(spare: _Spare) -> None:
@@ -271,6 +284,12 @@ def _end_spare(spare: _Spare) -> None:
 
 def _pickled(engine: SpeechEngine) -> str:
     return base64.b64encode(pickle.dumps(engine)).decode("ascii")
+
+
+def _hello_line(pickled_engine: str, voice: str | None = None) -> str:
+    """A worker's first line: its engine, and the voice to load at once, if told ahead."""
+    hello = {"engine": pickled_engine, **({"voice": voice} if voice else {})}
+    return json.dumps(hello) + "\n"
 
 
 def _start_worker(hello: str, scratch: str) -> subprocess.Popen:
