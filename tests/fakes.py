@@ -118,6 +118,26 @@ class HangingEngine(FakeEngine):
         time.sleep(3600)
 
 
+class HangingEspeak(EspeakEngine):
+    """espeak whose fork saying a phrase that starts with 'Then' never finishes (run in a
+    worker: PYTHONPATH must find this): the relay waits for it, and the worker for the relay."""
+
+    def synthesize_many(self, texts, speaking):
+        from voiceguide.engines import espeak
+
+        said = espeak._Speaker.say
+
+        def say(speaker, text: str) -> bytes:
+            import time
+
+            while text.startswith("Then"):
+                time.sleep(1)
+            return said(speaker, text)
+
+        espeak._Speaker.say = say  # in this worker only, inherited by its forks
+        return super().synthesize_many(texts, speaking)
+
+
 class WorkerEngine(FakeEngine):
     """The fake engine in worker processes, as many as the phrases are worth (run in a worker:
     PYTHONPATH must find this)."""

@@ -265,6 +265,42 @@ def test_an_early_worker_dead_before_it_is_told_its_voice_is_replaced(tmp_path: 
     assert made.synthesized == 2 and started == [1]  # by a worker started then, no error
 
 
+def test_an_espeak_fork_that_hangs_is_one_error_and_leaves_no_process(tmp_path: Path, monkeypatch):
+    # The worker is ended, and with it the relay and the fork it waits for: they are in the
+    # worker's process group. (Each inherits the worker's TMPDIR, its scratch folder.)
+    import tempfile
+
+    from fakes import HangingEspeak
+
+    from voiceguide import workers
+    from voiceguide.cache import PhraseCache
+    from voiceguide.errors import SpeechError
+    from voiceguide.phrases import prepare_phrases
+    from voiceguide.speech import SpeechSettings
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    monkeypatch.setattr(workers, "ANSWER_SECONDS", 1.5)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the scratch folder goes
+    speaking = SpeechSettings("en-us", 150, 1.0, "espeak")
+    texts = ["First, sit down.", "Then it hangs."]
+    with pytest.raises(SpeechError, match=r"^the speech engine \(espeak\) stopped answering"):
+        prepare_phrases(texts, speaking, HangingEspeak(), PhraseCache(tmp_path / "cache"))
+    assert _processes_with_env_starting(f"TMPDIR={tmp_path}") == []
+    assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # no scratch folder left
+
+
+def _processes_with_env_starting(start: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0") if proc.name.isdigit() else []
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if any(entry.startswith(start.encode()) for entry in environ):
+            found.append(int(proc.name))
+    return found
+
+
 def test_the_callers_own_work_is_done_while_the_workers_speak(tmp_path: Path, monkeypatch):
     from fakes import SlowEngine
 

@@ -31,6 +31,7 @@ import pickle
 import re
 import selectors
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -192,18 +193,40 @@ def _scratch_folder() -> str:
 
 
 def _stop(workers: list[subprocess.Popen]) -> None:
-    """Let each worker end by itself (it cleans up its scratch folder); end it if it will not."""
+    """Let each worker end by itself (it cleans up its scratch folder); end it if it will not,
+    and then whatever it started and left (espeak's relay and a fork that hangs)."""
     for worker in workers:
         if worker.stdin and not worker.stdin.closed:
             with contextlib.suppress(BrokenPipeError):
                 worker.stdin.close()
             worker.terminate()  # it was cut short: a Ctrl-C or another worker's error
     for worker in workers:
-        try:
-            worker.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+        if not _ended(worker, timeout=5):
             worker.kill()
-            worker.wait()
+        _end_with_its_group(worker)
+
+
+def _ended(worker: subprocess.Popen, timeout: float) -> bool:
+    """Whether the worker ended within `timeout` seconds; it is not reaped (its number still
+    names its process group, which no other process can take meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if os.waitid(os.P_PID, worker.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG):
+                return True
+        except ChildProcessError:  # reaped already
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+
+
+def _end_with_its_group(worker: subprocess.Popen) -> None:
+    """Kill what is left in the worker's process group, then reap the worker: a process of
+    the group may outlive the worker (a fork waiting for a phrase that never comes)."""
+    with contextlib.suppress(OSError):  # nothing left in it
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 @dataclass(eq=False)  # one spare is not another, whatever their fields
@@ -275,7 +298,7 @@ def _take_spare() -> _Spare | None:
 
 def _end_spare(spare: _Spare) -> None:
     spare.worker.kill()
-    spare.worker.wait()
+    _end_with_its_group(spare.worker)
     for pipe in (spare.worker.stdin, spare.worker.stdout):
         with contextlib.suppress(OSError):
             pipe.close()
@@ -313,6 +336,9 @@ def _spawn(scratch: str) -> subprocess.Popen:
             text=True,
             encoding="utf-8",
             env={**os.environ, "TMPDIR": scratch},
+            # Its own process group, so that ending it ends what it started (espeak's relay
+            # and forks), even a fork that hangs; Ctrl-C is the caller's to handle anyway.
+            start_new_session=True,
         )
     except OSError as e:  # too few file descriptors or processes left, say
         raise SpeechError(f"cannot start the speech engine's workers: {e.strerror}") from None
