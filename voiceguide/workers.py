@@ -4,7 +4,8 @@ The engine synthesizes only here. A worker is a fresh, isolated interpreter (`py
 spawned, never forked (forking after a speech library initialises can hang), given the caller's
 own import path with the caller's voiceguide first: code in the current folder is never
 imported (`python -m` would put that folder first). It ignores Ctrl-C (the caller handles it)
-and sends its stdout nowhere. Its scratch files go in a folder the caller makes and removes,
+and sends its stdout nowhere. It leads a process group of its own: ending it ends whatever it
+started. Its scratch files go in a folder the caller makes and removes,
 however the worker ends. Separate processes synthesize safely in parallel; threads would not.
 
 A worker may be started before anyone knows whether a phrase is missing (`early_worker`:
