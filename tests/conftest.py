@@ -116,6 +116,20 @@ def voiceguide(*args: str, cwd: Path | None = None, env: dict | None = None, tim
     )
 
 
+def processes_with_env_starting(start: str) -> list[int]:
+    """The processes (anyone's that may be read) with an environment entry starting so: a
+    worker, and whatever it started, carries TMPDIR=its scratch folder."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0") if proc.name.isdigit() else []
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if any(entry.startswith(start.encode()) for entry in environ):
+            found.append(int(proc.name))
+    return found
+
+
 @pytest.fixture(scope="module")
 def card(tmp_path_factory):
     """A real-time virtual sound card (tests/soundcard.py), one a test module."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audiocheck import read_wav, samples
-from conftest import voiceguide
+from conftest import processes_with_env_starting, voiceguide
 
 pytest.importorskip("piper", reason="the piper extra is not installed")
 
@@ -161,19 +161,7 @@ def test_play_without_a_sound_device_makes_nothing_and_leaves_no_worker(tmp_path
     assert result.returncode == 4 and result.stdout == ""
     assert result.stderr.startswith("error: no audio output device found (")
     assert not (tmp_path / "cache").exists() and list(scratch.iterdir()) == []
-    assert _processes_with_env_starting(f"TMPDIR={scratch}") == []  # the worker's is within
-
-
-def _processes_with_env_starting(start: str) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0") if proc.name.isdigit() else []
-        except OSError:  # ended meanwhile, or not ours to read
-            continue
-        if any(entry.startswith(start.encode()) for entry in environ):
-            found.append(int(proc.name))
-    return found
+    assert processes_with_env_starting(f"TMPDIR={scratch}") == []  # the worker's is within
 
 
 def _voice_folder(tmp_path: Path, damage: str) -> Path:

@@ -270,6 +270,7 @@ def test_an_espeak_fork_that_hangs_is_one_error_and_leaves_no_process(tmp_path: 
     # worker's process group. (Each inherits the worker's TMPDIR, its scratch folder.)
     import tempfile
 
+    from conftest import processes_with_env_starting
     from fakes import HangingEspeak
 
     from voiceguide import workers
@@ -285,20 +286,8 @@ def test_an_espeak_fork_that_hangs_is_one_error_and_leaves_no_process(tmp_path: 
     texts = ["First, sit down.", "Then it hangs."]
     with pytest.raises(SpeechError, match=r"^the speech engine \(espeak\) stopped answering"):
         prepare_phrases(texts, speaking, HangingEspeak(), PhraseCache(tmp_path / "cache"))
-    assert _processes_with_env_starting(f"TMPDIR={tmp_path}") == []
+    assert processes_with_env_starting(f"TMPDIR={tmp_path}") == []
     assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # no scratch folder left
-
-
-def _processes_with_env_starting(start: str) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0") if proc.name.isdigit() else []
-        except OSError:  # ended meanwhile, or not ours to read
-            continue
-        if any(entry.startswith(start.encode()) for entry in environ):
-            found.append(int(proc.name))
-    return found
 
 
 def test_the_callers_own_work_is_done_while_the_workers_speak(tmp_path: Path, monkeypatch):
