@@ -196,7 +196,7 @@ def build_session(
     volume = parts.speaking.volume
     # An engine that knows its rate beforehand: the chimes are made while it speaks (a cold
     # cache's 0.02 s), not after.
-    rate = getattr(parts.engine, "sample_rate", None)
+    rate = _rate_known_before(parts.engine)
     early: dict[str, Clip] = {}
 
     def chimes_meanwhile() -> frozenset[Path]:  # spared by the prune that follows them
@@ -213,6 +213,11 @@ def build_session(
     else:
         chimes = sounds.load_chimes(routine, phrases.sample_rate, volume, parts.cache)
     return parts.assemble(phrases, chimes)
+
+
+def _rate_known_before(engine: SpeechEngine) -> int | None:
+    """The sample rate of all the engine's phrases, where it is known before any is made."""
+    return getattr(engine, "sample_rate", None)
 
 
 class Unfolding:
@@ -254,10 +259,11 @@ class Unfolding:
         )
         self._making.start()
         try:  # whatever fails from here (Ctrl-C, a chime file, a layout), no worker stays
-            # The chimes meanwhile, at the usual rate: the phrases' rate is known once they
-            # arrive, and the first sound need not wait for the chimes after them.
+            # The chimes meanwhile, at the engine's rate if it says it, else the usual one:
+            # the first sound need not wait for the chimes after the first phrases.
             volume = parts.speaking.volume
-            chimes = sounds.load_chimes(routine, DEFAULT_SAMPLE_RATE, volume, parts.cache)
+            expected = _rate_known_before(parts.engine) or DEFAULT_SAMPLE_RATE
+            chimes = sounds.load_chimes(routine, expected, volume, parts.cache)
             # What the first step played needs (some phrase, for its sample rate, if nothing).
             needed = compiler.phrases(parts.script, first_step) or texts[:1]
             with self._changed:
@@ -265,7 +271,7 @@ class Unfolding:
             if self._failed is None:
                 first = {text: self._arrived[text] for text in needed}
                 rate = Phrases(first, parts.speaking.voice).sample_rate
-                if rate != DEFAULT_SAMPLE_RATE:  # a voice of another rate: made again at its rate
+                if rate != expected:  # a voice of another rate: made again at its rate
                     chimes = sounds.load_chimes(routine, rate, volume, parts.cache)
                 self.chimes = chimes
             self.first = self.latest()
