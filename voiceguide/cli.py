@@ -18,6 +18,7 @@ import sys
 import traceback
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,6 +26,10 @@ from voiceguide import __version__, completion
 from voiceguide.errors import MAX_PROBLEMS_SHOWN, Problem, VoiceguideError, escaped
 from voiceguide.speech import SpeechSettings
 from voiceguide.writers import FORMATS
+
+if TYPE_CHECKING:  # imported by the commands that use them, for a fast start
+    from voiceguide.export import ExportPlan
+    from voiceguide.session import Session
 
 EXIT_INTERRUPTED = 130
 EXIT_BUG = 70  # sysexits' EX_SOFTWARE
@@ -311,7 +316,6 @@ def check(routines, engine, voice, rate, volume, as_json) -> None:
 
     if routines.count("-") > 1:  # standard input is read once; the second would be empty
         raise click.UsageError("'-' (standard input) can be given only once")
-
     settings = settings_from(engine, voice, rate, volume)
     failed = False
     reports = []
@@ -475,7 +479,6 @@ def export(
 
     # Phrases to make or not, a worker starts now, while the rest is imported and the routine
     # loaded and compiled; not needed (a warm cache), it is ended once the session is built.
-
     with workers.early_worker():
         made = _export_session(
             routine, output, tracks, format_, no_sidecars, force, values, engine, voice, rate,
@@ -495,7 +498,7 @@ def export(
 
 def _export_session(
     routine, output, tracks, format_, no_sidecars, force, values, engine, voice, rate, volume
-):
+) -> tuple[Session, ExportPlan] | None:
     """The session to export and the plan of its files; None once it is written to standard
     output."""
     from voiceguide.config import load_config
@@ -514,7 +517,6 @@ def _export_session(
         raise click.UsageError("a routine from standard input needs -o or --tracks")
     if not format_ and output is None:
         format_ = load_config().value("format")
-
     settings = settings_from(engine, voice, rate, volume)
     loaded = load_routine(routine, values)
     if to_stdout:
